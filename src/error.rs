@@ -1,0 +1,68 @@
+//! The one error type of the core.
+
+use core::fmt;
+
+/// The JSON-RPC error code a server answers for every encryption failure.
+pub const ENCRYPTION_FAILED_CODE: u32 = 40002;
+
+/// The JSON-RPC error message that goes with [`ENCRYPTION_FAILED_CODE`].
+pub const ENCRYPTION_FAILED_MESSAGE: &str = "Encryption Failed";
+
+/// Everything that can go wrong in paramcrypt.
+///
+/// Anything a peer can cause while unwrapping an `encKey` or decrypting a
+/// parameter is [`Error::EncryptionFailed`], with no further detail: bad base64,
+/// wrong length, bad RSA padding, malformed key:iv text, bad PKCS#7 padding and
+/// a wrong key all look the same, so that none of them can serve as an oracle.
+/// The other variants report local misuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The one uniform failure: JSON-RPC error 40002 "Encryption Failed".
+    EncryptionFailed,
+    /// Key generation was asked for a size other than 1024, 2048, 3072 or 4096 bits.
+    UnsupportedKeySize,
+    /// A private or public key could not be parsed or encoded (malformed
+    /// PKCS#8/PKCS#1/SPKI data, wrong PEM label, not RSA, size out of range).
+    InvalidKey,
+    /// The random number generator failed. Never silently replaced.
+    Rng,
+    /// The output buffer is too small; `needed` bytes are required.
+    BufferTooSmall {
+        /// The size the output buffer must have.
+        needed: usize,
+    },
+    /// A plaintext or public-key input is too large for the operation
+    /// (for example a message that would not fit the RSA modulus).
+    InvalidInput,
+}
+
+impl Error {
+    /// Whether this is the uniform encryption failure (code 40002).
+    pub fn is_encryption_failure(&self) -> bool {
+        matches!(self, Error::EncryptionFailed)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::EncryptionFailed => f.write_str(ENCRYPTION_FAILED_MESSAGE),
+            Error::UnsupportedKeySize => {
+                f.write_str("unsupported RSA key size (use 1024, 2048, 3072 or 4096 bits)")
+            }
+            Error::InvalidKey => f.write_str("invalid or unsupported RSA key encoding"),
+            Error::Rng => f.write_str("random number generator failed"),
+            Error::BufferTooSmall { needed } => {
+                write!(f, "output buffer too small ({needed} bytes needed)")
+            }
+            Error::InvalidInput => f.write_str("input too large for this operation"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = core::result::Result<T, Error>;

@@ -1,0 +1,166 @@
+//! The server's RSA key pair and the public key that clients wrap to.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::rng::{self, TryCryptoRng};
+use crate::wire_base64;
+
+/// The RSA key sizes that [`KeyPair::generate`] accepts, in bits.
+pub const SUPPORTED_KEY_BITS: [usize; 4] = [1024, 2048, 3072, 4096];
+
+/// The key size used when none is given.
+pub const DEFAULT_KEY_BITS: usize = 2048;
+
+/// The server's RSA key pair.
+///
+/// Generated once and kept (key generation is slow on small CPUs): store it
+/// with [`KeyPair::to_pkcs8_pem`] or [`KeyPair::to_pkcs8_der`] and load it with
+/// [`KeyPair::from_pem`] or [`KeyPair::from_pkcs8_der`]. The private key is
+/// zeroized when the key pair is dropped. A `KeyPair` is `Send + Sync`: share
+/// one between request threads.
+#[derive(Clone)]
+pub struct KeyPair {
+    private: rsa::PrivateKey,
+    public: PublicKey,
+}
+
+impl core::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Never print the private key.
+        f.debug_struct("KeyPair").field("bits", &self.bits()).finish_non_exhaustive()
+    }
+}
+
+impl KeyPair {
+    /// Generates a key pair of `bits` bits (1024, 2048, 3072 or 4096) from the OS RNG.
+    #[cfg(feature = "std")]
+    pub fn generate(bits: usize) -> Result<Self> {
+        Self::generate_with_rng(&mut rng::OsRng, bits)
+    }
+
+    /// Generates a key pair of `bits` bits (1024, 2048, 3072 or 4096) from `rng`.
+    pub fn generate_with_rng<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: usize) -> Result<Self> {
+        if !SUPPORTED_KEY_BITS.contains(&bits) {
+            return Err(Error::UnsupportedKeySize);
+        }
+        let private =
+            rsa::PrivateKey::new(rng, bits).map_err(|e| rng::rsa_error(e, Error::InvalidKey))?;
+        Ok(Self::from_private(private))
+    }
+
+    fn from_private(private: rsa::PrivateKey) -> Self {
+        let public = PublicKey(private.to_public_key());
+        KeyPair { private, public }
+    }
+
+    /// Loads a PKCS#8 DER private key (`PrivateKeyInfo`, unencrypted).
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
+        let private = rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| Error::InvalidKey)?;
+        Ok(Self::from_private(private))
+    }
+
+    /// Loads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
+    /// (`BEGIN RSA PRIVATE KEY`), chosen by the PEM label.
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        let private = if pem.contains("-----BEGIN RSA PRIVATE KEY-----") {
+            rsa::PrivateKey::from_pkcs1_pem(pem)
+                .map_err(|_| Error::InvalidKey)?
+        } else {
+            rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|_| Error::InvalidKey)?
+        };
+        Ok(Self::from_private(private))
+    }
+
+    /// Exports the private key as PKCS#8 DER. The buffer is zeroized when dropped.
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let doc = self.private.to_pkcs8_der().map_err(|_| Error::InvalidKey)?;
+        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+    }
+
+    /// Exports the private key as PKCS#8 PEM (`BEGIN PRIVATE KEY`, LF line
+    /// endings). The string is zeroized when dropped.
+    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
+        self.private.to_pkcs8_pem(LineEnding::LF).map_err(|_| Error::InvalidKey)
+    }
+
+    /// The public half, as clients see it.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The modulus size in bits.
+    pub fn bits(&self) -> usize {
+        self.public.bits()
+    }
+
+    pub(crate) fn rsa_private(&self) -> &rsa::PrivateKey {
+        &self.private
+    }
+}
+
+/// An RSA public key: what `getPublicKey` returns and what a client wraps its
+/// common key to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey(rsa::PublicKey);
+
+impl PublicKey {
+    /// Parses the `getPublicKey` value: base64 of the DER SubjectPublicKeyInfo.
+    /// CR/LF line breaks are tolerated.
+    pub fn from_base64(text: &str) -> Result<Self> {
+        let der = wire_base64::decode(text.as_bytes()).ok_or(Error::InvalidKey)?;
+        Self::from_der(&der)
+    }
+
+    /// Parses a DER SubjectPublicKeyInfo.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        rsa::PublicKey::from_public_key_der(der)
+            .map(PublicKey)
+            .map_err(|_| Error::InvalidKey)
+    }
+
+    /// Parses a PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`).
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        rsa::PublicKey::from_public_key_pem(pem)
+            .map(PublicKey)
+            .map_err(|_| Error::InvalidKey)
+    }
+
+    /// The DER SubjectPublicKeyInfo.
+    pub fn to_der(&self) -> Result<Vec<u8>> {
+        self.0
+            .to_public_key_der()
+            .map(|doc| doc.into_vec())
+            .map_err(|_| Error::InvalidKey)
+    }
+
+    /// The `getPublicKey` value: standard base64 of the DER
+    /// SubjectPublicKeyInfo, with no line breaks.
+    pub fn to_base64(&self) -> Result<String> {
+        Ok(wire_base64::encode(&self.to_der()?))
+    }
+
+    /// PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`, LF line endings).
+    pub fn to_pem(&self) -> Result<String> {
+        self.0.to_public_key_pem(LineEnding::LF).map_err(|_| Error::InvalidKey)
+    }
+
+    /// The modulus size in bits.
+    pub fn bits(&self) -> usize {
+        self.0.n().bit_width() as usize
+    }
+
+    /// The modulus size in bytes: the length of every RSA ciphertext for this key.
+    pub fn size(&self) -> usize {
+        self.0.size()
+    }
+
+    pub(crate) fn rsa_public(&self) -> &rsa::PublicKey {
+        &self.0
+    }
+}
