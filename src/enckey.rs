@@ -38,7 +38,9 @@ pub enum Padding {
     Pkcs1v15,
     /// RSAES-OAEP with SHA-1 and MGF1-SHA-1 (Java's `OAEPWithSHA-1AndMGF1Padding`).
     OaepSha1,
-    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256.
+    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256. With a 1024-bit key it fits
+    /// at most 62 bytes, so only [`Mode::PerMessageIv`] works there; wrapping a
+    /// key:iv session fails with [`Error::InvalidInput`].
     OaepSha256,
 }
 
@@ -78,7 +80,9 @@ impl ZeroizeOnDrop for Session {}
 impl core::fmt::Debug for Session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // Never print key or IV.
-        f.debug_struct("Session").field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -91,7 +95,11 @@ impl Session {
 
     /// A fresh random key and IV from `rng`.
     pub fn new_with_rng<R: TryCryptoRng + ?Sized>(rng: &mut R, mode: Mode) -> Result<Self> {
-        let mut session = Session { key: [0; KEY_LEN], iv: [0; IV_LEN], mode };
+        let mut session = Session {
+            key: [0; KEY_LEN],
+            iv: [0; IV_LEN],
+            mode,
+        };
         rng::fill(rng, &mut session.key)?;
         if mode == Mode::KeyIv {
             rng::fill(rng, &mut session.iv)?;
@@ -152,13 +160,17 @@ impl Session {
 
     /// Parses an unwrapped `encKey` plaintext, detecting the mode from its length.
     fn from_enc_key_plaintext(plaintext: &[u8]) -> Result<Self> {
-        let mut session = Session { key: [0; KEY_LEN], iv: [0; IV_LEN], mode: Mode::KeyIv };
+        let mut session = Session {
+            key: [0; KEY_LEN],
+            iv: [0; IV_LEN],
+            mode: Mode::KeyIv,
+        };
         match plaintext.len() {
             KEY_IV_TEXT_LEN => {
                 // base16ct decodes in constant time; the single accept/reject
                 // at the end is the uniform failure either way.
-                let key_ok = base16ct::mixed::decode(&plaintext[..2 * KEY_LEN], &mut session.key)
-                    .is_ok();
+                let key_ok =
+                    base16ct::mixed::decode(&plaintext[..2 * KEY_LEN], &mut session.key).is_ok();
                 let iv_ok =
                     base16ct::mixed::decode(&plaintext[2 * KEY_LEN + 1..], &mut session.iv).is_ok();
                 let colon_ok = plaintext[2 * KEY_LEN] == b':';
@@ -286,7 +298,10 @@ mod tests {
             "00112233445566778899aabbccddeeff:abababababababababababababababab"
         );
         let parsed = Session::from_enc_key_plaintext(&text).unwrap();
-        assert_eq!((parsed.key, parsed.iv, parsed.mode), (session.key, session.iv, Mode::KeyIv));
+        assert_eq!(
+            (parsed.key, parsed.iv, parsed.mode),
+            (session.key, session.iv, Mode::KeyIv)
+        );
     }
 
     #[test]
@@ -302,8 +317,17 @@ mod tests {
         bad_hex[5] = b'g';
         let mut bad_iv_hex = *upper;
         bad_iv_hex[64] = b' ';
-        for bad in [&bad_colon[..], &bad_hex[..], &bad_iv_hex[..], &upper[..64], b""] {
-            assert_eq!(Session::from_enc_key_plaintext(bad).unwrap_err(), Error::EncryptionFailed);
+        for bad in [
+            &bad_colon[..],
+            &bad_hex[..],
+            &bad_iv_hex[..],
+            &upper[..64],
+            b"",
+        ] {
+            assert_eq!(
+                Session::from_enc_key_plaintext(bad).unwrap_err(),
+                Error::EncryptionFailed
+            );
         }
     }
 
@@ -312,7 +336,13 @@ mod tests {
         let parsed = Session::from_enc_key_plaintext(&[7u8; 16]).unwrap();
         assert_eq!(parsed.mode, Mode::PerMessageIv);
         assert_eq!(parsed.key, [7u8; 16]);
-        assert_eq!(Session::from_enc_key_plaintext(&[7u8; 15]).unwrap_err(), Error::EncryptionFailed);
-        assert_eq!(Session::from_enc_key_plaintext(&[7u8; 17]).unwrap_err(), Error::EncryptionFailed);
+        assert_eq!(
+            Session::from_enc_key_plaintext(&[7u8; 15]).unwrap_err(),
+            Error::EncryptionFailed
+        );
+        assert_eq!(
+            Session::from_enc_key_plaintext(&[7u8; 17]).unwrap_err(),
+            Error::EncryptionFailed
+        );
     }
 }

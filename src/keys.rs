@@ -3,7 +3,9 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use rsa::traits::PublicKeyParts;
 use zeroize::Zeroizing;
 
@@ -16,6 +18,18 @@ pub const SUPPORTED_KEY_BITS: [usize; 4] = [1024, 2048, 3072, 4096];
 
 /// The key size used when none is given.
 pub const DEFAULT_KEY_BITS: usize = 2048;
+
+/// The modulus sizes accepted when loading a key, in bits. Smaller keys are
+/// insecure; larger ones would let a peer's key make every operation slow.
+pub const LOADABLE_KEY_BITS: core::ops::RangeInclusive<usize> = 1024..=4096;
+
+fn check_loadable(bits: usize) -> Result<()> {
+    if LOADABLE_KEY_BITS.contains(&bits) {
+        Ok(())
+    } else {
+        Err(Error::InvalidKey)
+    }
+}
 
 /// The server's RSA key pair.
 ///
@@ -33,7 +47,9 @@ pub struct KeyPair {
 impl core::fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // Never print the private key.
-        f.debug_struct("KeyPair").field("bits", &self.bits()).finish_non_exhaustive()
+        f.debug_struct("KeyPair")
+            .field("bits", &self.bits())
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,22 +75,27 @@ impl KeyPair {
         KeyPair { private, public }
     }
 
-    /// Loads a PKCS#8 DER private key (`PrivateKeyInfo`, unencrypted).
-    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
-        let private = rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| Error::InvalidKey)?;
-        Ok(Self::from_private(private))
+    fn from_loaded(private: rsa::PrivateKey) -> Result<Self> {
+        let key = Self::from_private(private);
+        check_loadable(key.bits())?;
+        Ok(key)
     }
 
-    /// Loads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
-    /// (`BEGIN RSA PRIVATE KEY`), chosen by the PEM label.
+    /// Loads a PKCS#8 DER private key (`PrivateKeyInfo`, unencrypted) of
+    /// 1024 to 4096 bits.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
+        Self::from_loaded(rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| Error::InvalidKey)?)
+    }
+
+    /// Loads a PEM private key of 1024 to 4096 bits: PKCS#8 (`BEGIN PRIVATE
+    /// KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`), chosen by the PEM label.
     pub fn from_pem(pem: &str) -> Result<Self> {
         let private = if pem.contains("-----BEGIN RSA PRIVATE KEY-----") {
-            rsa::PrivateKey::from_pkcs1_pem(pem)
-                .map_err(|_| Error::InvalidKey)?
+            rsa::PrivateKey::from_pkcs1_pem(pem).ok()
         } else {
-            rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|_| Error::InvalidKey)?
+            rsa::PrivateKey::from_pkcs8_pem(pem).ok()
         };
-        Ok(Self::from_private(private))
+        Self::from_loaded(private.ok_or(Error::InvalidKey)?)
     }
 
     /// Exports the private key as PKCS#8 DER. The buffer is zeroized when dropped.
@@ -86,7 +107,9 @@ impl KeyPair {
     /// Exports the private key as PKCS#8 PEM (`BEGIN PRIVATE KEY`, LF line
     /// endings). The string is zeroized when dropped.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
-        self.private.to_pkcs8_pem(LineEnding::LF).map_err(|_| Error::InvalidKey)
+        self.private
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|_| Error::InvalidKey)
     }
 
     /// The public half, as clients see it.
@@ -117,18 +140,23 @@ impl PublicKey {
         Self::from_der(&der)
     }
 
-    /// Parses a DER SubjectPublicKeyInfo.
+    /// Parses a DER SubjectPublicKeyInfo of a 1024- to 4096-bit RSA key.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        rsa::PublicKey::from_public_key_der(der)
-            .map(PublicKey)
-            .map_err(|_| Error::InvalidKey)
+        Self::from_loaded(rsa::PublicKey::from_public_key_der(der))
     }
 
-    /// Parses a PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`).
+    /// Parses a PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`) of a 1024- to
+    /// 4096-bit RSA key.
     pub fn from_pem(pem: &str) -> Result<Self> {
-        rsa::PublicKey::from_public_key_pem(pem)
-            .map(PublicKey)
-            .map_err(|_| Error::InvalidKey)
+        Self::from_loaded(rsa::PublicKey::from_public_key_pem(pem))
+    }
+
+    fn from_loaded(
+        parsed: core::result::Result<rsa::PublicKey, rsa::pkcs8::spki::Error>,
+    ) -> Result<Self> {
+        let key = PublicKey(parsed.map_err(|_| Error::InvalidKey)?);
+        check_loadable(key.bits())?;
+        Ok(key)
     }
 
     /// The DER SubjectPublicKeyInfo.
@@ -147,7 +175,9 @@ impl PublicKey {
 
     /// PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`, LF line endings).
     pub fn to_pem(&self) -> Result<String> {
-        self.0.to_public_key_pem(LineEnding::LF).map_err(|_| Error::InvalidKey)
+        self.0
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|_| Error::InvalidKey)
     }
 
     /// The modulus size in bits.

@@ -114,7 +114,9 @@ impl Session {
         // A valid PKCS#7 padding is at least one byte.
         let max_plaintext = ciphertext.len() - 1;
         if out.len() < max_plaintext {
-            return Err(Error::BufferTooSmall { needed: max_plaintext });
+            return Err(Error::BufferTooSmall {
+                needed: max_plaintext,
+            });
         }
         let mut padded = Zeroizing::new(vec![0u8; ciphertext.len()]);
         let mut iv_block = [0u8; IV_LEN];

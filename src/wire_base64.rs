@@ -33,7 +33,11 @@ pub(crate) fn encode_into(bytes: &[u8], out: &mut [u8]) -> usize {
 pub(crate) fn decode(text: &[u8]) -> Option<Vec<u8>> {
     let stripped: Vec<u8>;
     let text = if text.iter().any(|&c| c == b'\r' || c == b'\n') {
-        stripped = text.iter().copied().filter(|&c| c != b'\r' && c != b'\n').collect();
+        stripped = text
+            .iter()
+            .copied()
+            .filter(|&c| c != b'\r' && c != b'\n')
+            .collect();
         &stripped[..]
     } else {
         text
@@ -65,13 +69,23 @@ mod tests {
 
     #[test]
     fn decode_accepts_line_breaks_only() {
-        assert_eq!(decode(b"AAEC\r\nAw==").as_deref(), Some(&[0u8, 1, 2, 3][..]));
-        assert_eq!(decode(b"AAEC\nAw==\n").as_deref(), Some(&[0u8, 1, 2, 3][..]));
+        assert_eq!(
+            decode(b"AAEC\r\nAw==").as_deref(),
+            Some(&[0u8, 1, 2, 3][..])
+        );
+        assert_eq!(
+            decode(b"AAEC\nAw==\n").as_deref(),
+            Some(&[0u8, 1, 2, 3][..])
+        );
         assert_eq!(decode(b"AAEC Aw=="), None);
         assert_eq!(decode(b"AAEC\tAw=="), None);
         assert_eq!(decode(b"AAECAw"), None, "padding is required");
         assert_eq!(decode(b"AAECAx=="), None, "non-canonical trailing bits");
-        assert_eq!(decode(b"AAEC-w=="), None, "URL-safe alphabet is not accepted");
+        assert_eq!(
+            decode(b"AAEC-w=="),
+            None,
+            "URL-safe alphabet is not accepted"
+        );
         assert_eq!(decode(b""), None);
         assert_eq!(decode(b"\r\n"), None);
     }
