@@ -56,3 +56,8 @@ pub use enckey::{IV_LEN, KEY_IV_TEXT_LEN, KEY_LEN, Mode, Padding, Session};
 pub use error::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Result};
 pub use keys::{DEFAULT_KEY_BITS, KeyPair, LOADABLE_KEY_BITS, PublicKey, SUPPORTED_KEY_BITS};
 pub use rng::{TryCryptoRng, TryRng};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,37 @@
+//! Prints, as JSON, encKeys and secret parameters that paramcrypt makes for a
+//! given public key, in every padding and mode, so that another
+//! implementation can check it opens them (tests/interop/open_paramcrypt_output.py
+//! does so with Python `cryptography`).
+//!
+//!     cargo run --example emit_interop -- tests/data/keys/rsa2048_public.pem
+//!
+//! The plaintexts are fixed test strings, not secrets.
+use paramcrypt::{Mode, Padding, PublicKey, Session};
+use serde_json::json;
+
+const PLAINTEXTS: [&str; 5] = ["", "secret", "exactly 16 bytes", "Zürich — パスワード — 🔑", "the quick brown fox jumps over the lazy dog"];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args().nth(1).ok_or("usage: emit_interop PUBLIC_KEY.pem")?;
+    let public_key = PublicKey::from_pem(&std::fs::read_to_string(path)?)?;
+    let mut cases = Vec::new();
+    for (padding_name, padding) in
+        [("pkcs1v15", Padding::Pkcs1v15), ("oaep-sha1", Padding::OaepSha1), ("oaep-sha256", Padding::OaepSha256)]
+    {
+        for (mode_name, mode) in [("key-iv", Mode::KeyIv), ("per-message-iv", Mode::PerMessageIv)] {
+            let session = Session::new(mode)?;
+            let params: Vec<_> = PLAINTEXTS
+                .iter()
+                .map(|text| Ok(json!({ "plaintext": text, "value": session.encrypt(text.as_bytes())? })))
+                .collect::<Result<_, paramcrypt::Error>>()?;
+            cases.push(json!({
+                "padding": padding_name,
+                "mode": mode_name,
+                "encKey": session.wrap(&public_key, padding)?,
+                "params": params,
+            }));
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&json!({ "generator": "paramcrypt", "cases": cases }))?);
+    Ok(())
+}
