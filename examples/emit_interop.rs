@@ -9,20 +9,35 @@
 use paramcrypt::{Mode, Padding, PublicKey, Session};
 use serde_json::json;
 
-const PLAINTEXTS: [&str; 5] = ["", "secret", "exactly 16 bytes", "Zürich — パスワード — 🔑", "the quick brown fox jumps over the lazy dog"];
+const PLAINTEXTS: [&str; 5] = [
+    "",
+    "secret",
+    "exactly 16 bytes",
+    "Zürich — パスワード — 🔑",
+    "the quick brown fox jumps over the lazy dog",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: emit_interop PUBLIC_KEY.pem")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: emit_interop PUBLIC_KEY.pem")?;
     let public_key = PublicKey::from_pem(&std::fs::read_to_string(path)?)?;
     let mut cases = Vec::new();
-    for (padding_name, padding) in
-        [("pkcs1v15", Padding::Pkcs1v15), ("oaep-sha1", Padding::OaepSha1), ("oaep-sha256", Padding::OaepSha256)]
-    {
-        for (mode_name, mode) in [("key-iv", Mode::KeyIv), ("per-message-iv", Mode::PerMessageIv)] {
+    for (padding_name, padding) in [
+        ("pkcs1v15", Padding::Pkcs1v15),
+        ("oaep-sha1", Padding::OaepSha1),
+        ("oaep-sha256", Padding::OaepSha256),
+    ] {
+        for (mode_name, mode) in [
+            ("key-iv", Mode::KeyIv),
+            ("per-message-iv", Mode::PerMessageIv),
+        ] {
             let session = Session::new(mode)?;
             let params: Vec<_> = PLAINTEXTS
                 .iter()
-                .map(|text| Ok(json!({ "plaintext": text, "value": session.encrypt(text.as_bytes())? })))
+                .map(|text| {
+                    Ok(json!({ "plaintext": text, "value": session.encrypt(text.as_bytes())? }))
+                })
                 .collect::<Result<_, paramcrypt::Error>>()?;
             cases.push(json!({
                 "padding": padding_name,
@@ -32,6 +47,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }));
         }
     }
-    println!("{}", serde_json::to_string_pretty(&json!({ "generator": "paramcrypt", "cases": cases }))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "generator": "paramcrypt", "cases": cases }))?
+    );
     Ok(())
 }

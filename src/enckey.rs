@@ -40,7 +40,7 @@ pub enum Padding {
     OaepSha1,
     /// RSAES-OAEP with SHA-256 and MGF1-SHA-256. With a 1024-bit key it fits
     /// at most 62 bytes, so only [`Mode::PerMessageIv`] works there; wrapping a
-    /// key:iv session fails with [`Error::InvalidInput`].
+    /// key:iv session fails with [`Error::KeyTooSmall`].
     OaepSha256,
 }
 
@@ -133,7 +133,7 @@ impl Session {
             Padding::OaepSha256 => pk.oaep_encrypt_with_rng::<Sha256, _>(rng, &plaintext),
         }
         // Only a modulus too small for the plaintext fails here besides the RNG.
-        .map_err(|e| rng::rsa_error(e, Error::InvalidInput))?;
+        .map_err(|e| rng::rsa_error(e, Error::KeyTooSmall))?;
         Ok(wire_base64::encode(&wrapped))
     }
 

@@ -32,9 +32,9 @@ pub enum Error {
         /// The size the output buffer must have.
         needed: usize,
     },
-    /// A plaintext or public-key input is too large for the operation
-    /// (for example a message that would not fit the RSA modulus).
-    InvalidInput,
+    /// The public key is too small for the chosen padding and mode (the
+    /// 65-byte key:iv text does not fit OAEP-SHA-256 under a 1024-bit key).
+    KeyTooSmall,
 }
 
 impl Error {
@@ -56,7 +56,7 @@ impl fmt::Display for Error {
             Error::BufferTooSmall { needed } => {
                 write!(f, "output buffer too small ({needed} bytes needed)")
             }
-            Error::InvalidInput => f.write_str("input too large for this operation"),
+            Error::KeyTooSmall => f.write_str("public key too small for this padding and mode"),
         }
     }
 }

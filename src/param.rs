@@ -51,11 +51,7 @@ impl Session {
         rng: &mut R,
         plaintext: &[u8],
     ) -> Result<String> {
-        let mut out = vec![0u8; Self::encrypted_len(self.mode, plaintext.len())];
-        let len = self.encrypt_into(rng, plaintext, &mut out)?;
-        out.truncate(len);
-        // Base64 output is ASCII.
-        String::from_utf8(out).map_err(|_| Error::InvalidInput)
+        Ok(wire_base64::encode(&self.encrypt_body(rng, plaintext)?))
     }
 
     /// Encrypts `plaintext` into `out` as base64 text and returns its length,
@@ -70,6 +66,18 @@ impl Session {
         if out.len() < needed {
             return Err(Error::BufferTooSmall { needed });
         }
+        Ok(wire_base64::encode_into(
+            &self.encrypt_body(rng, plaintext)?,
+            out,
+        ))
+    }
+
+    /// The binary ciphertext (IV first in per-message mode).
+    fn encrypt_body<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>> {
         let mut body = vec![0u8; body_len(self.mode, plaintext.len())];
         let (iv, ciphertext) = match self.mode {
             Mode::KeyIv => (self.iv, &mut body[..]),
@@ -83,8 +91,9 @@ impl Session {
         };
         Encryptor::new(&self.key.into(), &iv.into())
             .encrypt_padded_b2b::<Pkcs7>(plaintext, ciphertext)
-            .map_err(|_| Error::InvalidInput)?;
-        Ok(wire_base64::encode_into(&body, out))
+            // `body` is sized for the padded plaintext, so this cannot fail.
+            .map_err(|_| Error::EncryptionFailed)?;
+        Ok(body)
     }
 
     /// Decrypts a base64 wire value. The plaintext is zeroized when dropped.
