@@ -41,12 +41,13 @@
 //! it, use the `*_with_rng` forms with any `rand_core` [`TryCryptoRng`].
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
 mod enckey;
 mod error;
+pub mod ffi;
 mod keys;
 mod param;
 pub mod rng;

@@ -1,0 +1,177 @@
+//! Pointer checks, output copying and the panic boundary, in one place.
+
+use core::ffi::c_char;
+
+use super::status::paramcrypt_status;
+use crate::Error;
+
+/// What an exported function returns if its body panicked.
+pub(crate) trait PanicValue {
+    fn panic_value() -> Self;
+}
+
+impl PanicValue for paramcrypt_status {
+    fn panic_value() -> Self {
+        paramcrypt_status::PARAMCRYPT_ERR_PANIC
+    }
+}
+
+impl PanicValue for usize {
+    fn panic_value() -> Self {
+        0
+    }
+}
+
+impl PanicValue for () {
+    fn panic_value() -> Self {}
+}
+
+impl PanicValue for *const c_char {
+    fn panic_value() -> Self {
+        c"internal error (panic)".as_ptr()
+    }
+}
+
+/// Runs the whole body of an exported function. With `std`, a panic becomes
+/// the function's panic value; without it (firmware builds use
+/// `panic = "abort"`) there is nothing to unwind.
+pub(crate) fn guard<T: PanicValue>(body: impl FnOnce() -> T) -> T {
+    #[cfg(feature = "std")]
+    {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+            .unwrap_or_else(|_| T::panic_value())
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        body()
+    }
+}
+
+/// Runs the whole body of an exported function that returns a status.
+pub(crate) fn guard_status(
+    body: impl FnOnce() -> Result<(), paramcrypt_status>,
+) -> paramcrypt_status {
+    guard(|| match body() {
+        Ok(()) => paramcrypt_status::PARAMCRYPT_OK,
+        Err(status) => status,
+    })
+}
+
+/// A C input buffer as a slice.
+///
+/// # Safety
+/// `ptr` must be NULL or point to `len` readable bytes that stay valid and
+/// unmodified for `'a`.
+pub(crate) unsafe fn input<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], paramcrypt_status> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT);
+    }
+    if len > isize::MAX as usize {
+        return Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: non-NULL, length checked, validity guaranteed by the caller.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// A C output buffer as a mutable slice, plus the `out_len` to report into.
+///
+/// # Safety
+/// `ptr` must be NULL or point to `cap` writable bytes, and `out_len` must be
+/// NULL or writable, both valid and unaliased for `'a`.
+pub(crate) unsafe fn output<'a>(
+    ptr: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> Result<(&'a mut [u8], &'a mut usize), paramcrypt_status> {
+    // SAFETY: the caller guarantees `out_len` is NULL or valid.
+    let out_len =
+        unsafe { out_len.as_mut() }.ok_or(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT)?;
+    if cap == 0 {
+        return Ok((&mut [], out_len));
+    }
+    if ptr.is_null() {
+        return Err(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT);
+    }
+    if cap > isize::MAX as usize {
+        return Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: non-NULL, length checked, validity guaranteed by the caller.
+    Ok((
+        unsafe { core::slice::from_raw_parts_mut(ptr, cap) },
+        out_len,
+    ))
+}
+
+/// Writes `len` into `*out_len` on success, or the needed size on
+/// `Error::BufferTooSmall`, and maps the result to a status.
+pub(crate) fn report(
+    result: Result<usize, Error>,
+    out_len: &mut usize,
+) -> Result<(), paramcrypt_status> {
+    match result {
+        Ok(len) => {
+            *out_len = len;
+            Ok(())
+        }
+        Err(Error::BufferTooSmall { needed }) => {
+            *out_len = needed;
+            Err(paramcrypt_status::PARAMCRYPT_ERR_BUFFER_TOO_SMALL)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Copies `data` into a C output buffer (see `report` for the length rules).
+pub(crate) fn copy_out(
+    data: &[u8],
+    out: &mut [u8],
+    out_len: &mut usize,
+) -> Result<(), paramcrypt_status> {
+    let result = match out.get_mut(..data.len()) {
+        Some(dst) => {
+            dst.copy_from_slice(data);
+            Ok(data.len())
+        }
+        None => Err(Error::BufferTooSmall { needed: data.len() }),
+    };
+    report(result, out_len)
+}
+
+/// The caller's `*out` slot for a new handle, checked before any work is done.
+///
+/// # Safety
+/// `out` must be NULL or writable for `'a`.
+pub(crate) unsafe fn handle_slot<'a, T>(
+    out: *mut *mut T,
+) -> Result<&'a mut *mut T, paramcrypt_status> {
+    // SAFETY: the caller guarantees `out` is NULL or valid.
+    unsafe { out.as_mut() }.ok_or(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT)
+}
+
+/// Hands a new handle to C through its slot.
+pub(crate) fn put<T>(slot: &mut *mut T, value: T) {
+    *slot = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(value));
+}
+
+/// Borrows a handle.
+///
+/// # Safety
+/// `ptr` must be NULL or a live handle from this library.
+pub(crate) unsafe fn borrow<'a, T>(ptr: *const T) -> Result<&'a T, paramcrypt_status> {
+    // SAFETY: the caller guarantees `ptr` is NULL or a live handle.
+    unsafe { ptr.as_ref() }.ok_or(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT)
+}
+
+/// Releases a handle; NULL is a no-op.
+///
+/// # Safety
+/// `ptr` must be NULL or a handle from this library that is not used again.
+pub(crate) unsafe fn release<T>(ptr: *mut T) {
+    if !ptr.is_null() {
+        // SAFETY: the caller hands back ownership of a handle made by `store`.
+        drop(unsafe { alloc::boxed::Box::from_raw(ptr) });
+    }
+}

@@ -1,0 +1,369 @@
+//! Sessions (common keys): creation, wrap/unwrap, parameter encryption.
+
+use core::ffi::c_void;
+
+use super::boundary::{
+    borrow, copy_out, guard, guard_status, handle_slot, input, output, put, release, report,
+};
+use super::handles::{paramcrypt_keypair, paramcrypt_public_key, paramcrypt_session};
+use super::rng::{FfiRng, paramcrypt_rng_callback};
+use super::status::{mode_from_c, mode_to_c, padding_from_c, paramcrypt_mode, paramcrypt_status};
+use crate::{Error, Session};
+
+unsafe fn new_session(
+    rng: &mut FfiRng,
+    mode: u32,
+    out: *mut *mut paramcrypt_session,
+) -> Result<(), paramcrypt_status> {
+    // SAFETY: forwarded from the exported function's contract.
+    let slot = unsafe { handle_slot(out) }?;
+    put(
+        slot,
+        paramcrypt_session(Session::new_with_rng(rng, mode_from_c(mode)?)?),
+    );
+    Ok(())
+}
+
+/// Client side: makes a fresh common key (random AES-128 key and IV from the
+/// OS RNG) in `mode` (a `paramcrypt_mode` value) and stores a new handle in
+/// `*out`. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown mode),
+/// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_session_new(
+    mode: u32,
+    out: *mut *mut paramcrypt_session,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the module's pointer rules.
+    guard_status(|| unsafe { new_session(&mut FfiRng::os(), mode, out) })
+}
+
+/// Like `paramcrypt_session_new`, with randomness from `rng(user, buf, len)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_session_new_with_rng(
+    mode: u32,
+    rng: paramcrypt_rng_callback,
+    user: *mut c_void,
+    out: *mut *mut paramcrypt_session,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the module's pointer rules.
+    guard_status(|| {
+        FfiRng::callback(rng, user).and_then(|mut rng| unsafe { new_session(&mut rng, mode, out) })
+    })
+}
+
+/// Writes the session's IV mode (a `paramcrypt_mode` value) to `*out_mode`.
+/// Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_session_mode(
+    session: *const paramcrypt_session,
+    out_mode: *mut paramcrypt_mode,
+) -> paramcrypt_status {
+    guard_status(|| {
+        // SAFETY: the caller upholds the module's pointer rules.
+        let (session, out_mode) = unsafe { (borrow(session)?, out_mode.as_mut()) };
+        *out_mode.ok_or(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT)? =
+            mode_to_c(session.0.mode());
+        Ok(())
+    })
+}
+
+unsafe fn wrap(
+    rng: &mut FfiRng,
+    session: *const paramcrypt_session,
+    public_key: *const paramcrypt_public_key,
+    padding: u32,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> Result<(), paramcrypt_status> {
+    // SAFETY: forwarded from the exported function's contract.
+    let (session, public_key, (out, out_len)) = unsafe {
+        (
+            borrow(session)?,
+            borrow(public_key)?,
+            output(out, out_cap, out_len)?,
+        )
+    };
+    let padding = padding_from_c(padding)?;
+    // Size check first: RSA encryption is the expensive part.
+    let needed = Session::wrapped_len(public_key.0.size());
+    if out.len() < needed {
+        return report(Err(Error::BufferTooSmall { needed }), out_len);
+    }
+    copy_out(
+        session
+            .0
+            .wrap_with_rng(rng, &public_key.0, padding)?
+            .as_bytes(),
+        out,
+        out_len,
+    )
+}
+
+/// Client side: wraps the session for `public_key` with `padding` (a
+/// `paramcrypt_padding` value) and writes the base64 `encKey` (not
+/// NUL-terminated, exactly `paramcrypt_public_key_wrapped_len(public_key)`
+/// bytes) to `out`. Uses the OS RNG. Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL`
+/// (`*out_len` = size needed), `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown
+/// padding), `PARAMCRYPT_ERR_KEY_TOO_SMALL`, `PARAMCRYPT_ERR_RNG`,
+/// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_session_wrap(
+    session: *const paramcrypt_session,
+    public_key: *const paramcrypt_public_key,
+    padding: u32,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the module's pointer rules.
+    guard_status(|| unsafe {
+        wrap(
+            &mut FfiRng::os(),
+            session,
+            public_key,
+            padding,
+            out,
+            out_cap,
+            out_len,
+        )
+    })
+}
+
+/// Like `paramcrypt_session_wrap`, with randomness from `rng(user, buf, len)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_session_wrap_with_rng(
+    session: *const paramcrypt_session,
+    public_key: *const paramcrypt_public_key,
+    padding: u32,
+    rng: paramcrypt_rng_callback,
+    user: *mut c_void,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> paramcrypt_status {
+    guard_status(|| {
+        let mut rng = FfiRng::callback(rng, user)?;
+        // SAFETY: the caller upholds the module's pointer rules.
+        unsafe {
+            wrap(
+                &mut rng, session, public_key, padding, out, out_cap, out_len,
+            )
+        }
+    })
+}
+
+unsafe fn unwrap(
+    rng: &mut FfiRng,
+    keypair: *const paramcrypt_keypair,
+    enc_key: *const u8,
+    enc_key_len: usize,
+    padding: u32,
+    out: *mut *mut paramcrypt_session,
+) -> Result<(), paramcrypt_status> {
+    // SAFETY: forwarded from the exported function's contract.
+    let (keypair, enc_key, slot) = unsafe {
+        (
+            borrow(keypair)?,
+            input(enc_key, enc_key_len)?,
+            handle_slot(out)?,
+        )
+    };
+    let padding = padding_from_c(padding)?;
+    put(
+        slot,
+        paramcrypt_session(keypair.0.unwrap_with_rng(rng, enc_key, padding)?),
+    );
+    Ok(())
+}
+
+/// Server side: unwraps a base64 `encKey` (CR/LF tolerated, no NUL needed)
+/// with the key pair under the server's configured `padding` (a
+/// `paramcrypt_padding` value; never try several), detecting the mode from
+/// the plaintext, and stores a new session handle in `*out`. Uses the OS RNG
+/// for RSA blinding.
+///
+/// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad `encKey`,
+/// whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
+/// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
+/// threads may unwrap with one key pair at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_keypair_unwrap(
+    keypair: *const paramcrypt_keypair,
+    enc_key: *const u8,
+    enc_key_len: usize,
+    padding: u32,
+    out: *mut *mut paramcrypt_session,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the module's pointer rules.
+    guard_status(|| unsafe {
+        unwrap(
+            &mut FfiRng::os(),
+            keypair,
+            enc_key,
+            enc_key_len,
+            padding,
+            out,
+        )
+    })
+}
+
+/// Like `paramcrypt_keypair_unwrap`, with blinding randomness from
+/// `rng(user, buf, len)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_keypair_unwrap_with_rng(
+    keypair: *const paramcrypt_keypair,
+    enc_key: *const u8,
+    enc_key_len: usize,
+    padding: u32,
+    rng: paramcrypt_rng_callback,
+    user: *mut c_void,
+    out: *mut *mut paramcrypt_session,
+) -> paramcrypt_status {
+    guard_status(|| {
+        let mut rng = FfiRng::callback(rng, user)?;
+        // SAFETY: the caller upholds the module's pointer rules.
+        unsafe { unwrap(&mut rng, keypair, enc_key, enc_key_len, padding, out) }
+    })
+}
+
+unsafe fn encrypt(
+    rng: &mut FfiRng,
+    session: *const paramcrypt_session,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> Result<(), paramcrypt_status> {
+    // SAFETY: forwarded from the exported function's contract.
+    let (session, plaintext, (out, out_len)) = unsafe {
+        (
+            borrow(session)?,
+            input(plaintext, plaintext_len)?,
+            output(out, out_cap, out_len)?,
+        )
+    };
+    report(session.0.encrypt_into(rng, plaintext, out), out_len)
+}
+
+/// Encrypts a secret parameter (UTF-8 text or any bytes) and writes its base64
+/// wire value (not NUL-terminated, exactly
+/// `paramcrypt_encrypted_len(mode, plaintext_len)` bytes) to `out`. In
+/// per-message-IV mode a fresh IV comes from the OS RNG. Errors:
+/// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
+/// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_session_encrypt(
+    session: *const paramcrypt_session,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the module's pointer rules.
+    guard_status(|| unsafe {
+        encrypt(
+            &mut FfiRng::os(),
+            session,
+            plaintext,
+            plaintext_len,
+            out,
+            out_cap,
+            out_len,
+        )
+    })
+}
+
+/// Like `paramcrypt_session_encrypt`, with per-message IVs from
+/// `rng(user, buf, len)` (unused in key:iv mode).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_session_encrypt_with_rng(
+    session: *const paramcrypt_session,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    rng: paramcrypt_rng_callback,
+    user: *mut c_void,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> paramcrypt_status {
+    guard_status(|| {
+        let mut rng = FfiRng::callback(rng, user)?;
+        // SAFETY: the caller upholds the module's pointer rules.
+        unsafe {
+            encrypt(
+                &mut rng,
+                session,
+                plaintext,
+                plaintext_len,
+                out,
+                out_cap,
+                out_len,
+            )
+        }
+    })
+}
+
+/// Decrypts a secret parameter's base64 wire value (CR/LF tolerated) and
+/// writes the plaintext bytes to `out` (no NUL added). `out_cap` must be at
+/// least the ciphertext length minus one; `paramcrypt_decrypted_max_len(text_len)`
+/// is always enough. The size is checked before decrypting, so it reveals
+/// nothing about the padding. Secret: wipe `out` after use.
+///
+/// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad value,
+/// whatever the cause; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
+/// needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_session_decrypt(
+    session: *const paramcrypt_session,
+    text: *const u8,
+    text_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> paramcrypt_status {
+    guard_status(|| {
+        // SAFETY: the caller upholds the module's pointer rules.
+        let (session, text, (out, out_len)) = unsafe {
+            (
+                borrow(session)?,
+                input(text, text_len)?,
+                output(out, out_cap, out_len)?,
+            )
+        };
+        report(session.0.decrypt_into(text, out), out_len)
+    })
+}
+
+/// Releases a session and wipes its key and IV. NULL is a no-op. The handle
+/// must not be in use by another thread, nor used again.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_session_free(session: *mut paramcrypt_session) {
+    // SAFETY: the caller hands back a handle it no longer uses.
+    guard(|| unsafe { release(session) })
+}
+
+/// The exact length of the base64 wire value of a `plaintext_len`-byte
+/// parameter in `mode` (a `paramcrypt_mode` value); 0 for an unknown mode.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn paramcrypt_encrypted_len(mode: u32, plaintext_len: usize) -> usize {
+    guard(|| {
+        // Lengths near SIZE_MAX cannot be encrypted anyway; avoid overflow.
+        if plaintext_len > isize::MAX as usize / 2 {
+            return 0;
+        }
+        mode_from_c(mode)
+            .map(|mode| Session::encrypted_len(mode, plaintext_len))
+            .unwrap_or(0)
+    })
+}
+
+/// A buffer size always large enough for the plaintext of a `text_len`-byte
+/// wire value (`text_len / 4 * 3`). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn paramcrypt_decrypted_max_len(text_len: usize) -> usize {
+    guard(|| Session::decrypted_max_len(text_len))
+}
