@@ -4,6 +4,10 @@
 //! does so with Python `cryptography`).
 //!
 //!     cargo run --example emit_interop -- tests/data/keys/rsa2048_public.pem
+//!     cargo run --example emit_interop -- --tsv tests/data/keys/rsa2048_public.pem
+//!
+//! `--tsv` prints one parameter per line instead, tab-separated (for the C
+//! tests): padding, mode, "-", "-", encKey, plaintext hex ("-" if empty), value.
 //!
 //! The plaintexts are fixed test strings, not secrets.
 use paramcrypt::{Mode, Padding, PublicKey, Session};
@@ -18,9 +22,12 @@ const PLAINTEXTS: [&str; 5] = [
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .ok_or("usage: emit_interop PUBLIC_KEY.pem")?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (tsv, path) = match args.as_slice() {
+        [flag, path] if flag == "--tsv" => (true, path),
+        [path] => (false, path),
+        _ => return Err("usage: emit_interop [--tsv] PUBLIC_KEY.pem".into()),
+    };
     let public_key = PublicKey::from_pem(&std::fs::read_to_string(path)?)?;
     let mut cases = Vec::new();
     for (padding_name, padding) in [
@@ -47,9 +54,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }));
         }
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json!({ "generator": "paramcrypt", "cases": cases }))?
-    );
+    if !tsv {
+        let document = json!({ "generator": "paramcrypt", "cases": cases });
+        println!("{}", serde_json::to_string_pretty(&document)?);
+        return Ok(());
+    }
+    for case in &cases {
+        for param in case["params"].as_array().into_iter().flatten() {
+            let plaintext = param["plaintext"].as_str().unwrap_or_default();
+            let hex: String = plaintext.bytes().map(|b| format!("{b:02x}")).collect();
+            let fields = [
+                case["padding"].as_str().unwrap_or_default(),
+                case["mode"].as_str().unwrap_or_default(),
+                "-",
+                "-",
+                case["encKey"].as_str().unwrap_or_default(),
+                if hex.is_empty() { "-" } else { &hex },
+                param["value"].as_str().unwrap_or_default(),
+            ];
+            println!("{}", fields.join("\t"));
+        }
+    }
     Ok(())
 }

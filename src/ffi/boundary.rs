@@ -175,3 +175,29 @@ pub(crate) unsafe fn release<T>(ptr: *mut T) {
         drop(unsafe { alloc::boxed::Box::from_raw(ptr) });
     }
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_status_not_an_unwind() {
+        let status = guard_status(|| panic!("boom"));
+        assert_eq!(status, paramcrypt_status::PARAMCRYPT_ERR_PANIC);
+        assert_eq!(guard(|| -> usize { panic!("boom") }), 0);
+    }
+
+    #[test]
+    fn copy_out_writes_only_when_it_fits() {
+        let mut buf = [0xAAu8; 4];
+        let mut len = 0;
+        assert_eq!(
+            copy_out(b"hello", &mut buf, &mut len),
+            Err(paramcrypt_status::PARAMCRYPT_ERR_BUFFER_TOO_SMALL)
+        );
+        assert_eq!((len, buf), (5, [0xAA; 4]));
+        let mut buf = [0u8; 8];
+        assert_eq!(copy_out(b"hello", &mut buf, &mut len), Ok(()));
+        assert_eq!((len, &buf[..5]), (5, &b"hello"[..]));
+    }
+}

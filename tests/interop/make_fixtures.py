@@ -18,6 +18,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 KEY_FILE = ROOT / "tests/data/keys/rsa2048_pkcs8.pem"
 OUT_FILE = ROOT / "tests/data/interop/from_cryptography.json"
+# The same values one parameter per line, tab-separated, for the C tests:
+# padding, mode, key hex, iv hex ("-" for none), encKey, plaintext hex, value.
+TSV_FILE = ROOT / "tests/data/interop/from_cryptography.tsv"
 
 PADDINGS = {
     "pkcs1v15": rsa_padding.PKCS1v15(),
@@ -81,7 +84,22 @@ def main() -> None:
         "cases": cases,
     }
     OUT_FILE.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
-    print(f"wrote {len(cases)} cases to {OUT_FILE.relative_to(ROOT)}")
+    rows = []
+    for case in cases:
+        for param in case["params"]:
+            rows.append("\t".join([
+                case["padding"], case["mode"], case["key"], case["iv"] or "-", case["encKey"],
+                param["plaintext"].encode("utf-8").hex() or "-", param["value"],
+            ]))
+    # A session whose RNG yields the bytes 0, 1, 2, ...: key 00..0f, IV 10..1f.
+    # The C tests make it through the RNG callback and must produce this value.
+    counter_key, counter_iv = bytes(range(16)), bytes(range(16, 32))
+    rows.append("\t".join([
+        "-", "counter-rng", counter_key.hex(), counter_iv.hex(), "-", b"hello".hex(),
+        b64(cbc_encrypt(counter_key, counter_iv, b"hello")),
+    ]))
+    TSV_FILE.write_text("\n".join(rows) + "\n")
+    print(f"wrote {len(cases)} cases to {OUT_FILE.relative_to(ROOT)} and {len(rows)} rows to {TSV_FILE.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,532 @@
+/* Every function of the C API, its error paths, and cross-checks against
+ * OpenSSL-made key files and Python `cryptography`-made encKeys and values.
+ *
+ * Usage: test_api TESTS_DATA_DIR   (the repository's tests/data)
+ */
+#include <stdint.h>
+
+#include "check.h"
+
+static const char *data_dir;
+
+static unsigned char *data_file(const char *name, size_t *len) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", data_dir, name);
+    return read_file(path, len);
+}
+
+static size_t trimmed_len(const unsigned char *text, size_t len) {
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
+    return len;
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Decodes lower-case hex ("-" is empty) into out; returns the byte count. */
+static size_t unhex(const char *hex, unsigned char *out, size_t cap) {
+    size_t n = 0;
+    if (strcmp(hex, "-") == 0) return 0;
+    while (hex[0] && hex[1] && n < cap) {
+        out[n++] = (unsigned char)(hex_value(hex[0]) * 16 + hex_value(hex[1]));
+        hex += 2;
+    }
+    return n;
+}
+
+/* RNG callbacks for the *_with_rng functions. */
+static int counter_rng(void *user, uint8_t *buf, size_t len) {
+    uint8_t *next = user;
+    size_t i;
+    for (i = 0; i < len; i++) buf[i] = (*next)++;
+    return 0;
+}
+
+static int failing_rng(void *user, uint8_t *buf, size_t len) {
+    (void)user;
+    (void)buf;
+    (void)len;
+    return -1;
+}
+
+static int os_like_rng(void *user, uint8_t *buf, size_t len) {
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got;
+    (void)user;
+    if (!f) return -1;
+    got = fread(buf, 1, len, f);
+    fclose(f);
+    return got == len ? 0 : -1;
+}
+
+static paramcrypt_keypair *load_key(const char *name) {
+    size_t len;
+    unsigned char *pem = data_file(name, &len);
+    paramcrypt_keypair *key = NULL;
+    CHECK_STATUS(paramcrypt_keypair_from_pem(pem, len, &key), PARAMCRYPT_OK);
+    free(pem);
+    return key;
+}
+
+static void test_version_and_messages(void) {
+    const uint32_t codes[] = {0, 1, 2, 3, 100, 101, 102, 103, 900, 40002};
+    size_t i;
+    CHECK(strcmp(paramcrypt_version(), PARAMCRYPT_VERSION) == 0);
+    CHECK(strcmp(paramcrypt_status_message(PARAMCRYPT_ERR_ENCRYPTION_FAILED),
+                 PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE) == 0);
+    CHECK(PARAMCRYPT_ERR_ENCRYPTION_FAILED == PARAMCRYPT_ENCRYPTION_FAILED_CODE);
+    CHECK(strcmp(paramcrypt_status_message(12345), "unknown status") == 0);
+    for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        const char *message = paramcrypt_status_message(codes[i]);
+        CHECK(message != NULL && strlen(message) > 0 && strcmp(message, "unknown status") != 0);
+    }
+}
+
+static void test_key_files_match_openssl(void) {
+    size_t pem_len, der_len, pkcs1_len, b64_len, pub_pem_len, out_len = 0;
+    unsigned char *pem = data_file("keys/rsa2048_pkcs8.pem", &pem_len);
+    unsigned char *der = data_file("keys/rsa2048_pkcs8.der", &der_len);
+    unsigned char *pkcs1 = data_file("keys/rsa2048_pkcs1.pem", &pkcs1_len);
+    unsigned char *b64 = data_file("keys/rsa2048_public.b64", &b64_len);
+    unsigned char *pub_pem = data_file("keys/rsa2048_public.pem", &pub_pem_len);
+    unsigned char buf[4096];
+    paramcrypt_keypair *from_pem = NULL, *from_der = NULL, *from_pkcs1 = NULL;
+    paramcrypt_public_key *public_key = NULL, *from_b64 = NULL, *from_pub_pem = NULL, *from_pub_der = NULL;
+
+    CHECK_STATUS(paramcrypt_keypair_from_pem(pem, pem_len, &from_pem), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_keypair_from_pkcs8_der(der, der_len, &from_der), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_keypair_from_pem(pkcs1, pkcs1_len, &from_pkcs1), PARAMCRYPT_OK);
+    CHECK(paramcrypt_keypair_bits(from_pem) == 2048);
+    CHECK(paramcrypt_keypair_bits(from_der) == 2048);
+    CHECK(paramcrypt_keypair_bits(from_pkcs1) == 2048);
+
+    /* getPublicKey value, byte for byte what OpenSSL computed. */
+    CHECK_STATUS(paramcrypt_keypair_public_key(from_pem, &public_key), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_public_key_to_base64(public_key, buf, sizeof buf, &out_len), PARAMCRYPT_OK);
+    CHECK(out_len == trimmed_len(b64, b64_len) && memcmp(buf, b64, out_len) == 0);
+    CHECK(out_len == 392 && memcmp(buf, "MIIBIjANBgkqhkiG9w0BAQEFAAOC", 28) == 0);
+    CHECK_STATUS(paramcrypt_public_key_to_pem(public_key, buf, sizeof buf, &out_len), PARAMCRYPT_OK);
+    CHECK(out_len == pub_pem_len && memcmp(buf, pub_pem, out_len) == 0);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_der(from_pkcs1, buf, sizeof buf, &out_len), PARAMCRYPT_OK);
+    CHECK(out_len == der_len && memcmp(buf, der, der_len) == 0);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_pem(from_der, buf, sizeof buf, &out_len), PARAMCRYPT_OK);
+    CHECK(out_len == pem_len && memcmp(buf, pem, pem_len) == 0);
+
+    /* Public key imports agree. */
+    CHECK_STATUS(paramcrypt_public_key_from_base64(b64, trimmed_len(b64, b64_len), &from_b64), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_public_key_from_pem(pub_pem, pub_pem_len, &from_pub_pem), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_public_key_to_der(from_b64, buf, sizeof buf, &out_len), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_public_key_from_der(buf, out_len, &from_pub_der), PARAMCRYPT_OK);
+    CHECK(paramcrypt_public_key_bits(from_b64) == 2048);
+    CHECK(paramcrypt_public_key_bits(from_pub_pem) == 2048);
+    CHECK(paramcrypt_public_key_bits(from_pub_der) == 2048);
+    CHECK(paramcrypt_public_key_wrapped_len(from_pub_der) == 344);
+
+    paramcrypt_public_key_free(from_pub_der);
+    paramcrypt_public_key_free(from_pub_pem);
+    paramcrypt_public_key_free(from_b64);
+    paramcrypt_public_key_free(public_key);
+    paramcrypt_keypair_free(from_pkcs1);
+    paramcrypt_keypair_free(from_der);
+    paramcrypt_keypair_free(from_pem);
+    free(pub_pem);
+    free(b64);
+    free(pkcs1);
+    free(der);
+    free(pem);
+}
+
+static void test_output_buffers(const paramcrypt_keypair *key) {
+    unsigned char buf[4096];
+    size_t out_len = 0, needed;
+    paramcrypt_public_key *public_key = NULL;
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, &public_key), PARAMCRYPT_OK);
+
+    /* Size query: out may be NULL with out_cap 0. */
+    CHECK_STATUS(paramcrypt_public_key_to_base64(public_key, NULL, 0, &out_len), PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    CHECK(out_len == 392);
+    needed = 0;
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_pem(key, NULL, 0, &needed), PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed > 1600 && needed < 1800);
+
+    /* One byte short: nothing written, size reported. */
+    memset(buf, 0xAA, sizeof buf);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_pem(key, buf, needed - 1, &out_len), PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    CHECK(out_len == needed && buf[0] == 0xAA && buf[needed - 2] == 0xAA);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_pem(key, buf, needed, &out_len), PARAMCRYPT_OK);
+    CHECK(out_len == needed && memcmp(buf, "-----BEGIN PRIVATE KEY-----\n", 28) == 0);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_der(key, buf, 10, &out_len), PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    CHECK(out_len > 1000);
+    CHECK_STATUS(paramcrypt_public_key_to_der(public_key, buf, 10, &out_len), PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    CHECK(out_len == 294);
+    CHECK_STATUS(paramcrypt_public_key_to_pem(public_key, buf, 10, &out_len), PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    CHECK(out_len == 451);
+    paramcrypt_public_key_free(public_key);
+}
+
+static void test_generation(void) {
+    paramcrypt_keypair *key = NULL;
+    uint8_t next = 0;
+    const size_t bad_sizes[] = {0, 512, 1023, 2047, 2049, 8192, (size_t)-1};
+    size_t i;
+
+    CHECK_STATUS(paramcrypt_keypair_generate(1024, &key), PARAMCRYPT_OK);
+    CHECK(paramcrypt_keypair_bits(key) == 1024);
+    paramcrypt_keypair_free(key);
+    key = NULL;
+    for (i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
+        CHECK_STATUS(paramcrypt_keypair_generate(bad_sizes[i], &key), PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE);
+        CHECK(key == NULL);
+    }
+    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(1024, os_like_rng, NULL, &key), PARAMCRYPT_OK);
+    CHECK(paramcrypt_keypair_bits(key) == 1024);
+    paramcrypt_keypair_free(key);
+    key = NULL;
+    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(1024, failing_rng, NULL, &key), PARAMCRYPT_ERR_RNG);
+    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(1024, NULL, &next, &key), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK(key == NULL);
+}
+
+static void round_trip(const paramcrypt_keypair *key, uint32_t padding, uint32_t mode) {
+    paramcrypt_public_key *public_key = NULL;
+    paramcrypt_session *client = NULL, *server = NULL;
+    paramcrypt_mode got_mode = 99;
+    unsigned char enc_key[1024], value[256], reply[256], plain[256];
+    size_t enc_key_len = 0, value_len = 0, reply_len = 0, plain_len = 0;
+    const char *secret = "correct horse battery staple";
+
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, &public_key), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_new(mode, &client), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_wrap(client, public_key, padding, enc_key, sizeof enc_key, &enc_key_len),
+                 PARAMCRYPT_OK);
+    CHECK(enc_key_len == paramcrypt_public_key_wrapped_len(public_key));
+    CHECK_STATUS(paramcrypt_keypair_unwrap(key, enc_key, enc_key_len, padding, &server), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_mode(server, &got_mode), PARAMCRYPT_OK);
+    CHECK(got_mode == mode);
+
+    CHECK_STATUS(paramcrypt_session_encrypt(client, (const uint8_t *)secret, strlen(secret), value, sizeof value,
+                                            &value_len),
+                 PARAMCRYPT_OK);
+    CHECK(value_len == paramcrypt_encrypted_len(mode, strlen(secret)));
+    CHECK_STATUS(paramcrypt_session_decrypt(server, value, value_len, plain, sizeof plain, &plain_len),
+                 PARAMCRYPT_OK);
+    CHECK(plain_len == strlen(secret) && memcmp(plain, secret, plain_len) == 0);
+
+    /* getSecretData direction, with the RNG-callback variant. */
+    CHECK_STATUS(paramcrypt_session_encrypt_with_rng(server, (const uint8_t *)"ok", 2, os_like_rng, NULL, reply,
+                                                     sizeof reply, &reply_len),
+                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_decrypt(client, reply, reply_len, plain, sizeof plain, &plain_len),
+                 PARAMCRYPT_OK);
+    CHECK(plain_len == 2 && memcmp(plain, "ok", 2) == 0);
+
+    /* The server is configured for one padding: any other fails uniformly. */
+    paramcrypt_session_free(server);
+    server = NULL;
+    CHECK_STATUS(paramcrypt_keypair_unwrap(key, enc_key, enc_key_len, (padding + 1) % 3, &server),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK(server == NULL);
+    CHECK_STATUS(paramcrypt_keypair_unwrap_with_rng(key, enc_key, enc_key_len, padding, os_like_rng, NULL, &server),
+                 PARAMCRYPT_OK);
+    paramcrypt_session_free(server);
+    paramcrypt_session_free(client);
+    paramcrypt_public_key_free(public_key);
+}
+
+static void test_round_trips(const paramcrypt_keypair *key) {
+    uint32_t padding, mode;
+    for (padding = PARAMCRYPT_PADDING_PKCS1V15; padding <= PARAMCRYPT_PADDING_OAEP_SHA256; padding++)
+        for (mode = PARAMCRYPT_MODE_KEY_IV; mode <= PARAMCRYPT_MODE_PER_MESSAGE_IV; mode++) round_trip(key, padding, mode);
+}
+
+static void test_rng_callback_makes_the_session(void) {
+    /* Key 00..0f and IV 10..1f from a counting RNG: the value must equal what
+     * Python cryptography computed for that key and IV (last fixture row). */
+    size_t tsv_len, value_len = 0;
+    unsigned char *tsv = data_file("interop/from_cryptography.tsv", &tsv_len);
+    char *row = strstr((char *)tsv, "-\tcounter-rng\t");
+    char *expected;
+    unsigned char value[64];
+    uint8_t next = 0;
+    paramcrypt_session *session = NULL;
+    paramcrypt_public_key *public_key = NULL;
+    paramcrypt_keypair *key = load_key("keys/rsa1024_pkcs8.pem");
+    unsigned char enc_key[512];
+    size_t enc_key_len = 0;
+
+    CHECK(row != NULL);
+    if (!row) return;
+    expected = strrchr(row, '\t') + 1;
+    expected[strcspn(expected, "\r\n")] = 0;
+    CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, counter_rng, &next, &session), PARAMCRYPT_OK);
+    CHECK(next == 32);
+    CHECK_STATUS(paramcrypt_session_encrypt(session, (const uint8_t *)"hello", 5, value, sizeof value, &value_len),
+                 PARAMCRYPT_OK);
+    CHECK(value_len == strlen(expected) && memcmp(value, expected, value_len) == 0);
+
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, &public_key), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_wrap_with_rng(session, public_key, PARAMCRYPT_PADDING_PKCS1V15, failing_rng, NULL,
+                                                  enc_key, sizeof enc_key, &enc_key_len),
+                 PARAMCRYPT_ERR_RNG);
+    CHECK_STATUS(paramcrypt_session_wrap_with_rng(session, public_key, PARAMCRYPT_PADDING_PKCS1V15, os_like_rng, NULL,
+                                                  enc_key, sizeof enc_key, &enc_key_len),
+                 PARAMCRYPT_OK);
+    paramcrypt_session_free(session);
+    session = NULL;
+    CHECK_STATUS(paramcrypt_keypair_unwrap_with_rng(key, enc_key, enc_key_len, PARAMCRYPT_PADDING_PKCS1V15,
+                                                    failing_rng, NULL, &session),
+                 PARAMCRYPT_ERR_RNG);
+    CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, failing_rng, NULL, &session),
+                 PARAMCRYPT_ERR_RNG);
+    CHECK(session == NULL);
+    CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_PER_MESSAGE_IV, os_like_rng, NULL, &session),
+                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_encrypt_with_rng(session, (const uint8_t *)"x", 1, failing_rng, NULL, value,
+                                                     sizeof value, &value_len),
+                 PARAMCRYPT_ERR_RNG);
+    paramcrypt_session_free(session);
+    paramcrypt_public_key_free(public_key);
+    paramcrypt_keypair_free(key);
+    free(tsv);
+}
+
+/* Opens every encKey and value of a fixture TSV; in key:iv mode also checks
+ * that encrypting the plaintext reproduces the value byte for byte. */
+static void check_fixture(const paramcrypt_keypair *key, const char *name, int expect_rows) {
+    size_t tsv_len;
+    unsigned char *tsv = data_file(name, &tsv_len);
+    char *line, *save = NULL;
+    int rows = 0;
+    for (line = strtok_r((char *)tsv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *fields[7], *field_save = NULL, *field;
+        int n = 0;
+        uint32_t padding;
+        unsigned char plaintext[2048], opened[2048], again[4096];
+        size_t plaintext_len, opened_len = 0, again_len = 0;
+        paramcrypt_session *session = NULL;
+        for (field = strtok_r(line, "\t", &field_save); field && n < 7; field = strtok_r(NULL, "\t", &field_save))
+            fields[n++] = field;
+        CHECK(n == 7);
+        if (n != 7 || strcmp(fields[1], "counter-rng") == 0) continue;
+        padding = strcmp(fields[0], "pkcs1v15") == 0     ? PARAMCRYPT_PADDING_PKCS1V15
+                  : strcmp(fields[0], "oaep-sha1") == 0 ? PARAMCRYPT_PADDING_OAEP_SHA1
+                                                        : PARAMCRYPT_PADDING_OAEP_SHA256;
+        plaintext_len = unhex(fields[5], plaintext, sizeof plaintext);
+        CHECK_STATUS(paramcrypt_keypair_unwrap(key, (const uint8_t *)fields[4], strlen(fields[4]), padding, &session),
+                     PARAMCRYPT_OK);
+        CHECK_STATUS(paramcrypt_session_decrypt(session, (const uint8_t *)fields[6], strlen(fields[6]), opened,
+                                                sizeof opened, &opened_len),
+                     PARAMCRYPT_OK);
+        CHECK(opened_len == plaintext_len && memcmp(opened, plaintext, plaintext_len) == 0);
+        if (strncmp(fields[1], "key-iv", 6) == 0) {
+            CHECK_STATUS(paramcrypt_session_encrypt(session, plaintext, plaintext_len, again, sizeof again, &again_len),
+                         PARAMCRYPT_OK);
+            CHECK(again_len == strlen(fields[6]) && memcmp(again, fields[6], again_len) == 0);
+        }
+        paramcrypt_session_free(session);
+        rows++;
+    }
+    CHECK(rows == expect_rows);
+    free(tsv);
+}
+
+static void test_bad_input(const paramcrypt_keypair *key) {
+    paramcrypt_session *session = NULL, *client = NULL;
+    paramcrypt_public_key *public_key = NULL, *small_public = NULL;
+    paramcrypt_keypair *small_key = load_key("keys/rsa1024_pkcs8.pem");
+    unsigned char out[4096];
+    size_t out_len = 0, i, big_len = 1 << 20;
+    unsigned char *big = malloc(big_len);
+    const char *bad_enc_keys[] = {"", " ", "!!!!", "AAAA", "\r\n", "hCkxUu4W", "AAAAAAAAAAAAAAAAAAAAAA=="};
+    const char *bad_values[] = {"", "%%%%", "AAAA", "AAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAA==",
+                                "AAAAAAAAAAAAAAAAAAAAAAA=", "G9KgQDustrxplKFcy9fnVQ== "};
+    const unsigned char non_utf8[] = {0xff, 0xfe, 0xc3, 0x28};
+
+    for (i = 0; i < sizeof bad_enc_keys / sizeof bad_enc_keys[0]; i++)
+        CHECK_STATUS(paramcrypt_keypair_unwrap(key, (const uint8_t *)bad_enc_keys[i], strlen(bad_enc_keys[i]),
+                                               PARAMCRYPT_PADDING_PKCS1V15, &session),
+                     PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    memset(big, 'A', big_len);
+    CHECK_STATUS(paramcrypt_keypair_unwrap(key, big, big_len, PARAMCRYPT_PADDING_PKCS1V15, &session),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK_STATUS(paramcrypt_keypair_unwrap(key, non_utf8, sizeof non_utf8, PARAMCRYPT_PADDING_PKCS1V15, &session),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK(session == NULL);
+
+    CHECK_STATUS(paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, &client), PARAMCRYPT_OK);
+    for (i = 0; i < sizeof bad_values / sizeof bad_values[0]; i++)
+        CHECK_STATUS(paramcrypt_session_decrypt(client, (const uint8_t *)bad_values[i], strlen(bad_values[i]), out,
+                                                sizeof out, &out_len),
+                     PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK_STATUS(paramcrypt_session_decrypt(client, big, big_len, big, big_len, &out_len),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+
+    /* Decrypt buffer size is checked from the public length, before decrypting. */
+    CHECK_STATUS(paramcrypt_session_encrypt(client, (const uint8_t *)"hello", 5, out, sizeof out, &out_len),
+                 PARAMCRYPT_OK);
+    {
+        unsigned char value[64], plain[64];
+        size_t value_len = out_len, plain_len = 0;
+        memcpy(value, out, value_len);
+        CHECK_STATUS(paramcrypt_session_decrypt(client, value, value_len, plain, 14, &plain_len),
+                     PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+        CHECK(plain_len == 15);
+        CHECK(paramcrypt_decrypted_max_len(value_len) >= 15);
+        CHECK_STATUS(paramcrypt_session_decrypt(client, value, value_len, plain, 15, &plain_len), PARAMCRYPT_OK);
+        CHECK(plain_len == 5 && memcmp(plain, "hello", 5) == 0);
+        CHECK_STATUS(paramcrypt_session_encrypt(client, (const uint8_t *)"hello", 5, value, 23, &value_len),
+                     PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+        CHECK(value_len == 24);
+    }
+
+    /* Unknown enum values from C are refused, never trusted. */
+    CHECK_STATUS(paramcrypt_session_new(2, &session), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_session_new(0xFFFFFFFFu, &session), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK(paramcrypt_encrypted_len(7, 5) == 0);
+    CHECK(paramcrypt_encrypted_len(PARAMCRYPT_MODE_KEY_IV, (size_t)-1) == 0);
+    CHECK(paramcrypt_encrypted_len(PARAMCRYPT_MODE_KEY_IV, 0) == 24);
+    CHECK(paramcrypt_encrypted_len(PARAMCRYPT_MODE_PER_MESSAGE_IV, 16) == 64);
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, &public_key), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_wrap(client, public_key, 3, out, sizeof out, &out_len),
+                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_keypair_unwrap(key, (const uint8_t *)"AAAA", 4, 99, &session),
+                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_session_wrap(client, public_key, PARAMCRYPT_PADDING_PKCS1V15, out, 343, &out_len),
+                 PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    CHECK(out_len == 344);
+
+    /* OAEP-SHA-256 cannot carry the 65-byte key:iv text under 1024 bits. */
+    CHECK_STATUS(paramcrypt_keypair_public_key(small_key, &small_public), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_wrap(client, small_public, PARAMCRYPT_PADDING_OAEP_SHA256, out, sizeof out,
+                                         &out_len),
+                 PARAMCRYPT_ERR_KEY_TOO_SMALL);
+
+    /* Malformed keys. */
+    {
+        paramcrypt_keypair *bad = NULL;
+        paramcrypt_public_key *bad_public = NULL;
+        size_t len;
+        unsigned char *ec = data_file("keys/bad_ec_p256_pkcs8.pem", &len);
+        CHECK_STATUS(paramcrypt_keypair_from_pem(ec, len, &bad), PARAMCRYPT_ERR_INVALID_KEY);
+        free(ec);
+        ec = data_file("keys/bad_rsa512_pkcs8.pem", &len);
+        CHECK_STATUS(paramcrypt_keypair_from_pem(ec, len, &bad), PARAMCRYPT_ERR_INVALID_KEY);
+        free(ec);
+        CHECK_STATUS(paramcrypt_keypair_from_pem((const uint8_t *)"garbage", 7, &bad), PARAMCRYPT_ERR_INVALID_KEY);
+        CHECK_STATUS(paramcrypt_keypair_from_pem(non_utf8, sizeof non_utf8, &bad), PARAMCRYPT_ERR_INVALID_KEY);
+        CHECK_STATUS(paramcrypt_keypair_from_pkcs8_der(non_utf8, sizeof non_utf8, &bad), PARAMCRYPT_ERR_INVALID_KEY);
+        CHECK_STATUS(paramcrypt_keypair_from_pem(NULL, 0, &bad), PARAMCRYPT_ERR_INVALID_KEY);
+        CHECK_STATUS(paramcrypt_public_key_from_base64((const uint8_t *)"AAAA", 4, &bad_public),
+                     PARAMCRYPT_ERR_INVALID_KEY);
+        CHECK_STATUS(paramcrypt_public_key_from_pem((const uint8_t *)"x", 1, &bad_public), PARAMCRYPT_ERR_INVALID_KEY);
+        CHECK_STATUS(paramcrypt_public_key_from_der(non_utf8, sizeof non_utf8, &bad_public),
+                     PARAMCRYPT_ERR_INVALID_KEY);
+        CHECK(bad == NULL && bad_public == NULL);
+    }
+
+    paramcrypt_public_key_free(small_public);
+    paramcrypt_keypair_free(small_key);
+    paramcrypt_public_key_free(public_key);
+    paramcrypt_session_free(client);
+    free(big);
+}
+
+static void test_null_arguments(const paramcrypt_keypair *key) {
+    const paramcrypt_status NUL = PARAMCRYPT_ERR_NULL_ARGUMENT;
+    paramcrypt_keypair *kp = NULL;
+    paramcrypt_public_key *pk = NULL;
+    paramcrypt_session *s = NULL, *client = NULL;
+    paramcrypt_mode mode;
+    unsigned char out[1024];
+    size_t len = 0;
+
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, &pk), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, &client), PARAMCRYPT_OK);
+
+    CHECK_STATUS(paramcrypt_keypair_generate(1024, NULL), NUL);
+    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(1024, os_like_rng, NULL, NULL), NUL);
+    CHECK_STATUS(paramcrypt_keypair_from_pem(NULL, 5, &kp), NUL);
+    CHECK_STATUS(paramcrypt_keypair_from_pem((const uint8_t *)"x", 1, NULL), NUL);
+    CHECK_STATUS(paramcrypt_keypair_from_pkcs8_der(NULL, 5, &kp), NUL);
+    CHECK_STATUS(paramcrypt_keypair_from_pkcs8_der((const uint8_t *)"x", 1, NULL), NUL);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_pem(NULL, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_pem(key, out, sizeof out, NULL), NUL);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_pem(key, NULL, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_der(NULL, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_der(key, out, sizeof out, NULL), NUL);
+    CHECK(paramcrypt_keypair_bits(NULL) == 0);
+    CHECK_STATUS(paramcrypt_keypair_public_key(NULL, &pk), NUL);
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, NULL), NUL);
+    CHECK_STATUS(paramcrypt_public_key_from_base64(NULL, 4, &pk), NUL);
+    CHECK_STATUS(paramcrypt_public_key_from_base64((const uint8_t *)"AAAA", 4, NULL), NUL);
+    CHECK_STATUS(paramcrypt_public_key_from_pem(NULL, 4, &pk), NUL);
+    CHECK_STATUS(paramcrypt_public_key_from_der(NULL, 4, &pk), NUL);
+    CHECK_STATUS(paramcrypt_public_key_to_base64(NULL, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_public_key_to_base64(pk, out, sizeof out, NULL), NUL);
+    CHECK_STATUS(paramcrypt_public_key_to_pem(NULL, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_public_key_to_der(NULL, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_public_key_to_der(pk, NULL, 10, &len), NUL);
+    CHECK(paramcrypt_public_key_bits(NULL) == 0);
+    CHECK(paramcrypt_public_key_wrapped_len(NULL) == 0);
+    CHECK_STATUS(paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, NULL), NUL);
+    CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, NULL, NULL, &s), NUL);
+    CHECK_STATUS(paramcrypt_session_mode(NULL, &mode), NUL);
+    CHECK_STATUS(paramcrypt_session_mode(client, NULL), NUL);
+    CHECK_STATUS(paramcrypt_session_wrap(NULL, pk, 0, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_session_wrap(client, NULL, 0, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_session_wrap(client, pk, 0, out, sizeof out, NULL), NUL);
+    CHECK_STATUS(paramcrypt_session_wrap_with_rng(client, pk, 0, NULL, NULL, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_keypair_unwrap(NULL, (const uint8_t *)"AAAA", 4, 0, &s), NUL);
+    CHECK_STATUS(paramcrypt_keypair_unwrap(key, NULL, 4, 0, &s), NUL);
+    CHECK_STATUS(paramcrypt_keypair_unwrap(key, (const uint8_t *)"AAAA", 4, 0, NULL), NUL);
+    CHECK_STATUS(paramcrypt_keypair_unwrap_with_rng(key, (const uint8_t *)"AAAA", 4, 0, NULL, NULL, &s), NUL);
+    CHECK_STATUS(paramcrypt_session_encrypt(NULL, (const uint8_t *)"x", 1, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_session_encrypt(client, NULL, 1, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_session_encrypt(client, (const uint8_t *)"x", 1, NULL, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_session_encrypt(client, (const uint8_t *)"x", 1, out, sizeof out, NULL), NUL);
+    CHECK_STATUS(paramcrypt_session_encrypt_with_rng(client, (const uint8_t *)"x", 1, NULL, NULL, out, sizeof out, &len),
+                 NUL);
+    CHECK_STATUS(paramcrypt_session_decrypt(NULL, (const uint8_t *)"AAAA", 4, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_session_decrypt(client, NULL, 4, out, sizeof out, &len), NUL);
+    CHECK_STATUS(paramcrypt_session_decrypt(client, (const uint8_t *)"AAAA", 4, out, sizeof out, NULL), NUL);
+    CHECK(kp == NULL && s == NULL);
+
+    /* NULL with length 0 is an empty input: an empty secret is valid. */
+    CHECK_STATUS(paramcrypt_session_encrypt(client, NULL, 0, out, sizeof out, &len), PARAMCRYPT_OK);
+    CHECK(len == 24);
+
+    /* *_free(NULL) is a no-op. */
+    paramcrypt_keypair_free(NULL);
+    paramcrypt_public_key_free(NULL);
+    paramcrypt_session_free(NULL);
+
+    paramcrypt_session_free(client);
+    paramcrypt_public_key_free(pk);
+}
+
+int main(int argc, char **argv) {
+    paramcrypt_keypair *key;
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s TESTS_DATA_DIR\n", argv[0]);
+        return 2;
+    }
+    data_dir = argv[1];
+    key = load_key("keys/rsa2048_pkcs8.pem");
+
+    test_version_and_messages();
+    test_key_files_match_openssl();
+    test_output_buffers(key);
+    test_generation();
+    test_round_trips(key);
+    test_rng_callback_makes_the_session();
+    check_fixture(key, "interop/from_cryptography.tsv", 45);
+    check_fixture(key, "interop/from_paramcrypt.tsv", 30);
+    test_bad_input(key);
+    test_null_arguments(key);
+
+    paramcrypt_keypair_free(key);
+    return finish("test_api");
+}

@@ -1,0 +1,80 @@
+/* Many threads share one key pair and one public key read-only, as request
+ * threads of a server do: each makes sessions, wraps, unwraps, encrypts and
+ * decrypts, and checks every result.
+ *
+ * Usage: test_threads TESTS_DATA_DIR [THREADS] [ITERATIONS]
+ */
+#include <pthread.h>
+#include <stdint.h>
+
+#include "check.h"
+
+static paramcrypt_keypair *shared_key;
+static paramcrypt_public_key *shared_public;
+static int iterations = 10;
+
+struct worker {
+    int id;
+    int failures;
+};
+
+static void *work(void *arg) {
+    struct worker *w = arg;
+    int i;
+    for (i = 0; i < iterations; i++) {
+        paramcrypt_session *client = NULL, *server = NULL;
+        unsigned char enc_key[600], value[128], plain[128];
+        char secret[64];
+        size_t enc_key_len = 0, value_len = 0, plain_len = 0;
+        uint32_t mode = (uint32_t)(i % 2);
+        uint32_t padding = (uint32_t)((w->id + i) % 2); /* PKCS#1 v1.5 and OAEP-SHA-1 fit 1024 bits */
+        int n = snprintf(secret, sizeof secret, "thread %d, call %d", w->id, i);
+        int ok = paramcrypt_session_new(mode, &client) == PARAMCRYPT_OK &&
+                 paramcrypt_session_wrap(client, shared_public, padding, enc_key, sizeof enc_key, &enc_key_len) ==
+                     PARAMCRYPT_OK &&
+                 paramcrypt_keypair_unwrap(shared_key, enc_key, enc_key_len, padding, &server) == PARAMCRYPT_OK &&
+                 paramcrypt_session_encrypt(client, (const uint8_t *)secret, (size_t)n, value, sizeof value,
+                                            &value_len) == PARAMCRYPT_OK &&
+                 paramcrypt_session_decrypt(server, value, value_len, plain, sizeof plain, &plain_len) ==
+                     PARAMCRYPT_OK &&
+                 plain_len == (size_t)n && memcmp(plain, secret, plain_len) == 0;
+        if (!ok) w->failures++;
+        paramcrypt_session_free(server);
+        paramcrypt_session_free(client);
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    char path[1024];
+    size_t len;
+    unsigned char *pem;
+    int threads = argc > 2 ? atoi(argv[2]) : 8, i;
+    pthread_t tids[64];
+    struct worker workers[64];
+
+    if (argc < 2 || threads < 1 || threads > 64) {
+        fprintf(stderr, "usage: %s TESTS_DATA_DIR [THREADS<=64] [ITERATIONS]\n", argv[0]);
+        return 2;
+    }
+    if (argc > 3) iterations = atoi(argv[3]);
+    snprintf(path, sizeof path, "%s/keys/rsa1024_pkcs8.pem", argv[1]);
+    pem = read_file(path, &len);
+    CHECK_STATUS(paramcrypt_keypair_from_pem(pem, len, &shared_key), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_keypair_public_key(shared_key, &shared_public), PARAMCRYPT_OK);
+    free(pem);
+
+    for (i = 0; i < threads; i++) {
+        workers[i].id = i;
+        workers[i].failures = 0;
+        CHECK(pthread_create(&tids[i], NULL, work, &workers[i]) == 0);
+    }
+    for (i = 0; i < threads; i++) {
+        CHECK(pthread_join(tids[i], NULL) == 0);
+        CHECK(workers[i].failures == 0);
+    }
+    printf("test_threads: %d threads x %d round trips on one shared key pair\n", threads, iterations);
+    paramcrypt_public_key_free(shared_public);
+    paramcrypt_keypair_free(shared_key);
+    return finish("test_threads");
+}
