@@ -6,6 +6,7 @@ use super::status::paramcrypt_status;
 use crate::Error;
 
 /// What an exported function returns if its body panicked.
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // nothing unwinds without std
 pub(crate) trait PanicValue {
     fn panic_value() -> Self;
 }

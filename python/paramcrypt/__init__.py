@@ -1,0 +1,56 @@
+"""paramcrypt: parameter encryption for JSON-RPC device APIs (ctypes bindings).
+
+A device holds a KeyPair and publishes `public_key_base64()`. A client makes
+a `Session.new()`, sends `session.wrap(public_key)` as encKey and each secret
+parameter as `session.encrypt(value)`. The device calls
+`key_pair.unwrap(enc_key).decrypt(value)`. Every failure a peer can cause
+raises EncryptionFailed (code 40002): answer `[40002, "Encryption Failed"]`.
+
+The shared library is found through PARAMCRYPT_LIB, else the repository's
+target/release build, else the system library path.
+"""
+
+from ._api import KeyPair, Mode, Padding, PublicKey, Session
+from ._errors import (
+    EncryptionFailed,
+    InvalidKey,
+    KeyTooSmall,
+    ParamcryptError,
+    RngError,
+    Status,
+    UnsupportedKeySize,
+)
+from ._ffi import LibraryNotFound, library_path
+
+ENCRYPTION_FAILED_CODE = 40002
+ENCRYPTION_FAILED_MESSAGE = "Encryption Failed"
+
+__version__ = "0.1.0"
+
+
+def library_version() -> str:
+    """The version of the loaded libparamcrypt."""
+    from . import _ffi
+
+    return _ffi.version().decode("ascii")
+
+
+__all__ = [
+    "ENCRYPTION_FAILED_CODE",
+    "ENCRYPTION_FAILED_MESSAGE",
+    "EncryptionFailed",
+    "InvalidKey",
+    "KeyPair",
+    "KeyTooSmall",
+    "LibraryNotFound",
+    "Mode",
+    "Padding",
+    "ParamcryptError",
+    "PublicKey",
+    "RngError",
+    "Session",
+    "Status",
+    "UnsupportedKeySize",
+    "library_path",
+    "library_version",
+]

@@ -1,0 +1,80 @@
+"""Status codes and the exceptions they become, in one place."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Status(enum.IntEnum):
+    """paramcrypt_status values (include/paramcrypt.h)."""
+
+    OK = 0
+    NULL_ARGUMENT = 1
+    INVALID_ARGUMENT = 2
+    BUFFER_TOO_SMALL = 3
+    UNSUPPORTED_KEY_SIZE = 100
+    INVALID_KEY = 101
+    RNG = 102
+    KEY_TOO_SMALL = 103
+    PANIC = 900
+    ENCRYPTION_FAILED = 40002
+
+
+class ParamcryptError(Exception):
+    """Base of every paramcrypt error; `code` is the library's status code."""
+
+    code: int = -1
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class EncryptionFailed(ParamcryptError):
+    """JSON-RPC error 40002 "Encryption Failed": an encKey or a secret
+    parameter could not be unwrapped or decrypted. Deliberately carries no
+    detail; the client should start over (fetch the public key, new session)."""
+
+    def __init__(self, message: str = "Encryption Failed", code: int = Status.ENCRYPTION_FAILED) -> None:
+        super().__init__(message, code)
+
+
+class InvalidKey(ParamcryptError, ValueError):
+    """A key could not be parsed (malformed, not RSA, not 1024 to 4096 bits)."""
+
+
+class UnsupportedKeySize(ParamcryptError, ValueError):
+    """Key generation supports 1024, 2048, 3072 and 4096 bits only."""
+
+
+class KeyTooSmall(ParamcryptError, ValueError):
+    """The public key is too small for this padding and mode."""
+
+
+class RngError(ParamcryptError):
+    """The random number generator failed."""
+
+
+class BufferTooSmall(ParamcryptError):
+    """Internal: an output buffer was too small (the bindings size buffers
+    exactly, so this escaping to a caller is a bug)."""
+
+
+_EXCEPTIONS = {
+    Status.ENCRYPTION_FAILED: EncryptionFailed,
+    Status.INVALID_KEY: InvalidKey,
+    Status.UNSUPPORTED_KEY_SIZE: UnsupportedKeySize,
+    Status.KEY_TOO_SMALL: KeyTooSmall,
+    Status.RNG: RngError,
+    Status.BUFFER_TOO_SMALL: BufferTooSmall,
+}
+
+
+def raise_for_status(status: int) -> None:
+    """Raises the exception for a non-zero status."""
+    if status == Status.OK:
+        return
+    from . import _ffi
+
+    message = _ffi.status_message(status).decode("utf-8")
+    raise _EXCEPTIONS.get(status, ParamcryptError)(message, int(status))

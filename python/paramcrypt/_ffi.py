@@ -1,0 +1,127 @@
+"""Loading libparamcrypt and declaring its functions: the only module that
+touches ctypes declarations. Every function is declared through `_declare`,
+so none relies on ctypes' default `int` return type."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+ENV_VAR = "PARAMCRYPT_LIB"
+_REPO_LIB = Path(__file__).resolve().parents[2] / "target" / "release" / "libparamcrypt.so"
+
+c_size_t = ctypes.c_size_t
+c_uint8_p = ctypes.POINTER(ctypes.c_uint8)
+c_size_t_p = ctypes.POINTER(ctypes.c_size_t)
+c_void_p = ctypes.c_void_p
+c_void_pp = ctypes.POINTER(ctypes.c_void_p)
+c_uint32 = ctypes.c_uint32
+c_uint32_p = ctypes.POINTER(ctypes.c_uint32)
+RNG_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_uint8_p, ctypes.c_size_t)
+
+
+class LibraryNotFound(OSError):
+    """libparamcrypt.so could not be located or loaded."""
+
+
+def find_library() -> str:
+    """The path of the shared library to load: `PARAMCRYPT_LIB`, else the
+    repository's `target/release` build, else the system library path."""
+    explicit = os.environ.get(ENV_VAR)
+    if explicit:
+        if not Path(explicit).is_file():
+            raise LibraryNotFound(f"{ENV_VAR}={explicit!r} does not name a file")
+        return explicit
+    if _REPO_LIB.is_file():
+        return str(_REPO_LIB)
+    system = ctypes.util.find_library("paramcrypt")
+    if system:
+        return system
+    raise LibraryNotFound(
+        "libparamcrypt.so not found. Build it with `cargo build --release` in the paramcrypt "
+        f"repository (it is looked for at {_REPO_LIB}), install it with `make install`, "
+        f"or set {ENV_VAR}=/path/to/libparamcrypt.so"
+    )
+
+
+def _load() -> ctypes.CDLL:
+    path = find_library()
+    try:
+        # CDLL (not PyDLL): ctypes releases the GIL for every call, so RSA
+        # work in one thread does not block the others.
+        return ctypes.CDLL(path)
+    except OSError as exc:
+        raise LibraryNotFound(f"cannot load {path}: {exc}") from exc
+
+
+lib = _load()
+library_path: str = lib._name
+
+
+def _declare(name: str, argtypes: list, restype: Any, errcheck: Optional[Callable] = None) -> Callable:
+    fn = getattr(lib, name)
+    fn.argtypes = argtypes
+    fn.restype = restype
+    if errcheck is not None:
+        fn.errcheck = errcheck
+    return fn
+
+
+def _status_errcheck(result: int, func: Any, args: tuple) -> int:
+    # Imported late: _errors imports this module for status_message.
+    from ._errors import raise_for_status
+
+    raise_for_status(result)
+    return result
+
+
+def _status_fn(name: str, argtypes: list) -> Callable:
+    """A function returning paramcrypt_status, raising on failure except for
+    BUFFER_TOO_SMALL, which the output helpers handle."""
+    return _declare(name, argtypes, c_uint32, _status_errcheck)
+
+
+status_message = _declare("paramcrypt_status_message", [c_uint32], ctypes.c_char_p)
+version = _declare("paramcrypt_version", [], ctypes.c_char_p)
+
+keypair_generate = _status_fn("paramcrypt_keypair_generate", [c_size_t, c_void_pp])
+keypair_generate_with_rng = _status_fn(
+    "paramcrypt_keypair_generate_with_rng", [c_size_t, RNG_CALLBACK, c_void_p, c_void_pp]
+)
+keypair_from_pem = _status_fn("paramcrypt_keypair_from_pem", [c_uint8_p, c_size_t, c_void_pp])
+keypair_from_pkcs8_der = _status_fn("paramcrypt_keypair_from_pkcs8_der", [c_uint8_p, c_size_t, c_void_pp])
+keypair_to_pkcs8_pem = _status_fn("paramcrypt_keypair_to_pkcs8_pem", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
+keypair_to_pkcs8_der = _status_fn("paramcrypt_keypair_to_pkcs8_der", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
+keypair_bits = _declare("paramcrypt_keypair_bits", [c_void_p], c_size_t)
+keypair_public_key = _status_fn("paramcrypt_keypair_public_key", [c_void_p, c_void_pp])
+keypair_unwrap = _status_fn("paramcrypt_keypair_unwrap", [c_void_p, c_uint8_p, c_size_t, c_uint32, c_void_pp])
+keypair_free = _declare("paramcrypt_keypair_free", [c_void_p], None)
+
+public_key_from_base64 = _status_fn("paramcrypt_public_key_from_base64", [c_uint8_p, c_size_t, c_void_pp])
+public_key_from_pem = _status_fn("paramcrypt_public_key_from_pem", [c_uint8_p, c_size_t, c_void_pp])
+public_key_from_der = _status_fn("paramcrypt_public_key_from_der", [c_uint8_p, c_size_t, c_void_pp])
+public_key_to_base64 = _status_fn("paramcrypt_public_key_to_base64", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
+public_key_to_pem = _status_fn("paramcrypt_public_key_to_pem", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
+public_key_to_der = _status_fn("paramcrypt_public_key_to_der", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
+public_key_bits = _declare("paramcrypt_public_key_bits", [c_void_p], c_size_t)
+public_key_wrapped_len = _declare("paramcrypt_public_key_wrapped_len", [c_void_p], c_size_t)
+public_key_free = _declare("paramcrypt_public_key_free", [c_void_p], None)
+
+session_new = _status_fn("paramcrypt_session_new", [c_uint32, c_void_pp])
+session_mode = _status_fn("paramcrypt_session_mode", [c_void_p, c_uint32_p])
+session_wrap = _status_fn(
+    "paramcrypt_session_wrap", [c_void_p, c_void_p, c_uint32, c_uint8_p, c_size_t, c_size_t_p]
+)
+session_encrypt = _status_fn(
+    "paramcrypt_session_encrypt", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p]
+)
+session_decrypt = _status_fn(
+    "paramcrypt_session_decrypt", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p]
+)
+session_free = _declare("paramcrypt_session_free", [c_void_p], None)
+
+encrypted_len = _declare("paramcrypt_encrypted_len", [c_uint32, c_size_t], c_size_t)
+decrypted_max_len = _declare("paramcrypt_decrypted_max_len", [c_size_t], c_size_t)
