@@ -45,6 +45,12 @@
 
 extern crate alloc;
 
+#[cfg(all(feature = "std", feature = "embedded"))]
+compile_error!("the `embedded` feature is for firmware builds without `std`: use --no-default-features --features embedded");
+
+#[cfg(all(feature = "embedded", not(feature = "std"), not(test)))]
+mod embedded;
+
 mod enckey;
 mod error;
 pub mod ffi;

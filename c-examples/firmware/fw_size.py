@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Prints the firmware's budget: flash and static RAM (from the ELF files),
+the library's own share (from the linker maps), heap and stack high-water
+marks and instruction counts (from the QEMU runs), and where the library's
+bytes go. Run by `make size` after building and running both images.
+"""
+import argparse
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+FLASH_SECTIONS = (".vectors", ".text", ".ARM.extab", ".ARM.exidx", ".rodata", ".preinit_array",
+                  ".init_array", ".fini_array", ".data")
+LIBRARY = "libparamcrypt.a("
+TARGETS = {"server_flash": 64 * 1024, "keygen_flash": 96 * 1024, "heap": 8 * 1024, "stack": 8 * 1024}
+
+
+def section_sizes(elf: Path) -> dict:
+    out = subprocess.run(["arm-none-eabi-readelf", "-SW", str(elf)], capture_output=True, text=True, check=True).stdout
+    sizes = {}
+    for match in re.finditer(r"\]\s+(\.\S+)\s+\S+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", out):
+        sizes[match.group(1)] = int(match.group(2), 16)
+    return sizes
+
+
+def map_contributions(map_file: Path):
+    """(per output section, bytes from the library) and (per symbol, bytes)."""
+    lines = map_file.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Linker script and memory map"))
+    per_section = defaultdict(int)
+    per_symbol = defaultdict(int)
+    output_section = None
+    pending = None
+    for line in lines[start + 1:]:
+        if line.startswith("."):
+            output_section = line.split()[0]
+            pending = None
+            continue
+        if not line.startswith(" "):
+            continue
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) == 1 and (fields[0].startswith(".") or fields[0] == "COMMON"):
+            pending = fields[0]
+            continue
+        if pending is not None and len(fields) >= 3 and fields[0].startswith("0x"):
+            name, addr, size, source = pending, fields[0], fields[1], " ".join(fields[2:])
+        elif len(fields) >= 4 and (fields[0].startswith(".") or fields[0] == "COMMON") and fields[1].startswith("0x"):
+            name, addr, size, source = fields[0], fields[1], fields[2], " ".join(fields[3:])
+        else:
+            pending = None
+            continue
+        pending = None
+        if LIBRARY not in source or not size.startswith("0x"):
+            continue
+        nbytes = int(size, 16)
+        if nbytes == 0:
+            continue
+        per_section[output_section] += nbytes
+        symbol = re.sub(r"^\.(text|rodata|data|bss)\.", "", name)
+        per_symbol[(output_section, symbol)] += nbytes
+    return per_section, per_symbol
+
+
+def demangle(names):
+    try:
+        out = subprocess.run(["arm-none-eabi-c++filt"], input="\n".join(names), capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return list(names)
+    return [re.sub(r"::h[0-9a-f]{16}$", "", n) for n in out]
+
+
+def measures(log: Path) -> dict:
+    values = {}
+    for line in log.read_text().splitlines():
+        if line.startswith("measure "):
+            key, value = line[len("measure "):].split("=", 1)
+            values[key] = int(value)
+    if not re.search(r"firmware: \d+ passed, 0 failed", log.read_text()):
+        sys.exit(f"{log}: the firmware run did not pass")
+    return values
+
+
+def kib(n: int) -> str:
+    return f"{n / 1024:.1f} KiB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", type=Path, default=Path("build"))
+    args = parser.parse_args()
+    b = args.build
+
+    rows = []
+    library = {}
+    for image, label in (("fw_server", "server path"), ("fw", "with key generation")):
+        sizes = section_sizes(b / f"{image}.elf")
+        flash = sum(sizes.get(s, 0) for s in FLASH_SECTIONS)
+        ram = sizes.get(".data", 0) + sizes.get(".bss", 0)
+        per_section, per_symbol = map_contributions(b / f"{image}.map")
+        lib_flash = sum(per_section.get(s, 0) for s in FLASH_SECTIONS)
+        library[image] = (lib_flash, per_section, per_symbol)
+        rows.append((label, flash, ram, lib_flash, per_section))
+
+    run = measures(b / "run.log")
+    measures(b / "run-server.log")
+
+    print("Firmware budget (QEMU mps2-an386, Cortex-M4F; library built with the `firmware` profile)\n")
+    print("| image | flash (.text+.rodata+.data) | static RAM (.data+.bss) | library's flash share | target |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for (label, flash, ram, lib_flash, _), target in zip(rows, (TARGETS["server_flash"], TARGETS["keygen_flash"])):
+        verdict = "ok" if lib_flash <= target else "OVER"
+        print(f"| {label} | {flash} B ({kib(flash)}) | {ram} B | {lib_flash} B ({kib(lib_flash)}) "
+              f"| ≤ {kib(target)}: {verdict} |")
+
+    heap, stack = run["unwrap_decrypt_heap_peak_bytes"], run["unwrap_decrypt_stack_bytes"]
+    print("\n| RSA-2048 unwrap + parameter decrypt | measured | target |")
+    print("| --- | ---: | ---: |")
+    print(f"| heap high-water mark | {heap} B | ≤ 8 KiB: {'ok' if heap <= TARGETS['heap'] else 'OVER'} |")
+    print(f"| stack high-water mark | {stack} B | ≤ 8 KiB: {'ok' if stack <= TARGETS['stack'] else 'OVER'} |")
+    print(f"| key pair resident on the heap | {run['key_pair_heap_bytes']} B | |")
+
+    print("\n| operation (`-icount shift=0`) | instructions | at 100 MHz, 1 instr/cycle |")
+    print("| --- | ---: | ---: |")
+    for key, label in (("key_load", "PKCS#8 key load (2048-bit)"), ("rsa2048_unwrap", "RSA-2048 encKey unwrap"),
+                       ("param_1kib_decrypt", "1 KiB parameter decrypt"),
+                       ("rsa1024_keygen", "RSA-1024 key generation (one run; varies with the RNG)")):
+        n = run[f"{key}_instructions"]
+        print(f"| {label} | {n:,} | {n / 100e6 * 1000:.1f} ms |")
+
+    lib_flash, per_section, per_symbol = library["fw_server"]
+    print("\nLibrary share by section, server path: " +
+          ", ".join(f"{s} {per_section[s]} B" for s in sorted(per_section) if per_section[s]))
+    top = sorted(((size, sec, sym) for (sec, sym), size in per_symbol.items() if sec in FLASH_SECTIONS),
+                 reverse=True)[:20]
+    names = demangle([sym for _, _, sym in top])
+    print("\nLargest library items, server path:\n")
+    print("| bytes | section | item |")
+    print("| ---: | --- | --- |")
+    for (size, sec, _), name in zip(top, names):
+        print(f"| {size} | {sec} | `{name[:90]}` |")
+
+
+if __name__ == "__main__":
+    main()

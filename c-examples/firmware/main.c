@@ -1,0 +1,251 @@
+/* paramcrypt on a Cortex-M4 (QEMU mps2-an386): what a device does at boot and
+ * per request, checked against values made on the host by Python
+ * `cryptography` (fw_vectors.h), with its cost measured.
+ *
+ * Boot: load the stored PKCS#8 key (no key generation), publish getPublicKey.
+ * Request: unwrap the client's encKey, decrypt two secret parameters, encrypt
+ * a reply. Then one 1024-bit key generation (unless FW_SERVER_ONLY).
+ *
+ * Output goes over semihosting; the exit status is 0 only if every check
+ * passes. Lines starting "measure " are read by `make size`.
+ */
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fw_vectors.h"
+#include "paramcrypt.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                         \
+    do {                                                                    \
+        if (cond) {                                                         \
+            passed++;                                                       \
+        } else {                                                            \
+            failed++;                                                       \
+            printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
+        }                                                                   \
+    } while (0)
+
+/* ---- Heap accounting: the link wraps the allocator the library calls. ---- */
+
+static size_t heap_now, heap_peak;
+
+void *__real_malloc(size_t size);
+void *__real_realloc(void *ptr, size_t size);
+void *__real_memalign(size_t align, size_t size);
+void __real_free(void *ptr);
+
+static void heap_add(void *ptr) {
+    if (!ptr) return;
+    heap_now += malloc_usable_size(ptr);
+    if (heap_now > heap_peak) heap_peak = heap_now;
+}
+
+void *__wrap_malloc(size_t size) {
+    void *ptr = __real_malloc(size);
+    heap_add(ptr);
+    return ptr;
+}
+
+void *__wrap_memalign(size_t align, size_t size) {
+    void *ptr = __real_memalign(align, size);
+    heap_add(ptr);
+    return ptr;
+}
+
+void __wrap_free(void *ptr) {
+    if (ptr) heap_now -= malloc_usable_size(ptr);
+    __real_free(ptr);
+}
+
+void *__wrap_realloc(void *ptr, size_t size) {
+    size_t old = ptr ? malloc_usable_size(ptr) : 0;
+    void *moved = __real_realloc(ptr, size);
+    if (moved) {
+        heap_now -= old;
+        heap_add(moved);
+    }
+    return moved;
+}
+
+/* ---- Stack high-water mark: paint, run, find the lowest word touched. ---- */
+
+extern uint32_t __stack_limit;
+#define STACK_PAINT 0x5AC3A55Au
+
+static uintptr_t current_sp(void) {
+    uintptr_t sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    return sp;
+}
+
+/* Paints from the stack limit to 256 bytes below `top` (this function's own
+ * frame lives in that gap). */
+static void paint_stack(uintptr_t top) {
+    volatile uint32_t *p = &__stack_limit;
+    while ((uintptr_t)p < top - 256) *p++ = STACK_PAINT;
+}
+
+static size_t stack_used_below(uintptr_t top) {
+    const uint32_t *p = &__stack_limit;
+    while (*p == STACK_PAINT) p++;
+    return top - (uintptr_t)p;
+}
+
+/* ---- Time: CMSDK APB timer 0 at 25 MHz. Under `-icount shift=0` one guest
+ * instruction takes 1 ns of virtual time, so one tick is 40 instructions. ---- */
+
+#define TIMER0 ((volatile uint32_t *)0x40000000u)
+enum { TIMER_CTRL = 0, TIMER_VALUE = 1, TIMER_RELOAD = 2 };
+
+static void timer_start(void) {
+    TIMER0[TIMER_CTRL] = 0;
+    TIMER0[TIMER_RELOAD] = 0xFFFFFFFFu;
+    TIMER0[TIMER_VALUE] = 0xFFFFFFFFu;
+    TIMER0[TIMER_CTRL] = 1;
+}
+
+static uint32_t timer_now(void) { return TIMER0[TIMER_VALUE]; }
+
+static void report_time(const char *what, uint32_t start, uint32_t end) {
+    uint32_t ticks = start - end; /* counts down */
+    printf("measure %s_ticks=%lu\n", what, (unsigned long)ticks);
+    printf("measure %s_instructions=%lu\n", what, (unsigned long)ticks * 40ul);
+}
+
+/* ---- RNG callback. A stand-in: QEMU's mps2-an386 has no TRNG, so this is a
+ * fixed-seed xorshift64*, NOT a cryptographic RNG. A real device passes its
+ * hardware RNG here (and fails the call when the RNG fails). ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static int fw_rng(void *user, uint8_t *buf, size_t len) {
+    size_t i;
+    (void)user;
+    for (i = 0; i < len; i++) {
+        rng_state ^= rng_state >> 12;
+        rng_state ^= rng_state << 25;
+        rng_state ^= rng_state >> 27;
+        buf[i] = (uint8_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 56);
+    }
+    return 0;
+}
+
+static int equals_text(const uint8_t *data, size_t len, const char *text) {
+    return len == strlen(text) && memcmp(data, text, len) == 0;
+}
+
+static uint8_t out[2048];
+
+int main(void) {
+    paramcrypt_keypair *key = NULL;
+    paramcrypt_public_key *public_key = NULL;
+    paramcrypt_session *session = NULL;
+    size_t len = 0, secret_len = 0, heap_before, i;
+    uint8_t secret[64];
+    uint32_t t0, t1;
+    uintptr_t top;
+
+    printf("paramcrypt %s firmware on Cortex-M4 (mps2-an386)\n", paramcrypt_version());
+    timer_start();
+
+    /* Boot: load the stored key. */
+    t0 = timer_now();
+    CHECK(paramcrypt_keypair_from_pkcs8_der(FW_PRIVATE_KEY_DER, sizeof FW_PRIVATE_KEY_DER, &key) == PARAMCRYPT_OK);
+    t1 = timer_now();
+    report_time("key_load", t0, t1);
+    if (!key) return 1;
+    CHECK(paramcrypt_keypair_bits(key) == 2048);
+    printf("measure key_pair_heap_bytes=%lu\n", (unsigned long)heap_now);
+
+    /* getPublicKey. */
+    CHECK(paramcrypt_keypair_public_key(key, &public_key) == PARAMCRYPT_OK);
+    CHECK(paramcrypt_public_key_to_base64(public_key, out, sizeof out - 1, &len) == PARAMCRYPT_OK);
+    out[len] = 0;
+    CHECK(strcmp((const char *)out, FW_EXPECTED_PUBLIC_KEY_B64) == 0);
+    printf("getPublicKey: %s\n", out);
+
+    /* A request: unwrap encKey and decrypt one parameter, measured. */
+    heap_before = heap_now;
+    heap_peak = heap_now;
+    top = current_sp();
+    paint_stack(top);
+    t0 = timer_now();
+    CHECK(paramcrypt_keypair_unwrap_with_rng(key, (const uint8_t *)FW_ENC_KEY, strlen(FW_ENC_KEY),
+                                             PARAMCRYPT_PADDING_PKCS1V15, fw_rng, NULL, &session) == PARAMCRYPT_OK);
+    t1 = timer_now();
+    CHECK(paramcrypt_session_decrypt(session, (const uint8_t *)FW_SECRET_DATA1, strlen(FW_SECRET_DATA1), secret,
+                                     sizeof secret, &secret_len) == PARAMCRYPT_OK);
+    printf("measure unwrap_decrypt_stack_bytes=%lu\n", (unsigned long)stack_used_below(top));
+    printf("measure unwrap_decrypt_heap_peak_bytes=%lu\n", (unsigned long)(heap_peak - heap_before));
+    report_time("rsa2048_unwrap", t0, t1);
+    CHECK(equals_text(secret, secret_len, FW_EXPECTED_SECRET1));
+    CHECK(paramcrypt_session_decrypt(session, (const uint8_t *)FW_SECRET_DATA2, strlen(FW_SECRET_DATA2), secret,
+                                     sizeof secret, &secret_len) == PARAMCRYPT_OK);
+    CHECK(equals_text(secret, secret_len, FW_EXPECTED_SECRET2));
+    memset(secret, 0, sizeof secret);
+    printf("sendSecretData: both secrets decrypted and match\n");
+
+    /* getSecretData: the reply under the client's key and IV. */
+    CHECK(paramcrypt_session_encrypt_with_rng(session, (const uint8_t *)FW_REPLY_PLAINTEXT, strlen(FW_REPLY_PLAINTEXT),
+                                              fw_rng, NULL, out, sizeof out - 1, &len) == PARAMCRYPT_OK);
+    out[len] = 0;
+    CHECK(strcmp((const char *)out, FW_EXPECTED_REPLY) == 0);
+    printf("getSecretData: reply matches the host's value\n");
+
+    /* A 1 KiB parameter. */
+    t0 = timer_now();
+    CHECK(paramcrypt_session_decrypt(session, (const uint8_t *)FW_PARAM_1KIB, strlen(FW_PARAM_1KIB), out, sizeof out,
+                                     &len) == PARAMCRYPT_OK);
+    t1 = timer_now();
+    report_time("param_1kib_decrypt", t0, t1);
+    CHECK(len == 1024);
+    for (i = 0; i < len && i < 1024; i++)
+        if (out[i] != (uint8_t)((i * 7 + 3) & 0xFF)) break;
+    CHECK(i == 1024);
+
+    /* A bad encKey is the uniform failure on the device too. */
+    paramcrypt_session_free(session);
+    session = NULL;
+    CHECK(paramcrypt_keypair_unwrap_with_rng(key, (const uint8_t *)"AAAA", 4, PARAMCRYPT_PADDING_PKCS1V15, fw_rng,
+                                             NULL, &session) == PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK(paramcrypt_keypair_unwrap(key, (const uint8_t *)FW_ENC_KEY, strlen(FW_ENC_KEY),
+                                    PARAMCRYPT_PADDING_PKCS1V15, &session) == PARAMCRYPT_ERR_RNG);
+    CHECK(session == NULL);
+
+#ifndef FW_SERVER_ONLY
+    {
+        /* One 1024-bit key generation, then a round trip with the new key. */
+        paramcrypt_keypair *fresh = NULL;
+        paramcrypt_public_key *fresh_public = NULL;
+        paramcrypt_session *client = NULL, *server = NULL;
+        uint8_t enc_key[256];
+        size_t enc_key_len = 0;
+        t0 = timer_now();
+        CHECK(paramcrypt_keypair_generate_with_rng(1024, fw_rng, NULL, &fresh) == PARAMCRYPT_OK);
+        t1 = timer_now();
+        report_time("rsa1024_keygen", t0, t1);
+        CHECK(paramcrypt_keypair_bits(fresh) == 1024);
+        CHECK(paramcrypt_keypair_public_key(fresh, &fresh_public) == PARAMCRYPT_OK);
+        CHECK(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, fw_rng, NULL, &client) == PARAMCRYPT_OK);
+        CHECK(paramcrypt_session_wrap_with_rng(client, fresh_public, PARAMCRYPT_PADDING_PKCS1V15, fw_rng, NULL, enc_key,
+                                               sizeof enc_key, &enc_key_len) == PARAMCRYPT_OK);
+        CHECK(paramcrypt_keypair_unwrap_with_rng(fresh, enc_key, enc_key_len, PARAMCRYPT_PADDING_PKCS1V15, fw_rng,
+                                                 NULL, &server) == PARAMCRYPT_OK);
+        printf("key generation: 1024-bit key made and used\n");
+        paramcrypt_session_free(server);
+        paramcrypt_session_free(client);
+        paramcrypt_public_key_free(fresh_public);
+        paramcrypt_keypair_free(fresh);
+    }
+#endif
+
+    paramcrypt_public_key_free(public_key);
+    paramcrypt_keypair_free(key);
+    CHECK(heap_now == 0);
+    printf("firmware: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
