@@ -109,6 +109,8 @@ enum paramcrypt_padding
   // RSAES-PKCS1-v1_5, what deployed devices use. The default.
   PARAMCRYPT_PADDING_PKCS1V15 = 0,
   // RSAES-OAEP with SHA-1 and MGF1-SHA-1 (Java's `OAEPWithSHA-1AndMGF1Padding`).
+  // Builds without OAEP (firmware) refuse the OAEP values with
+  // `PARAMCRYPT_ERR_INVALID_ARGUMENT`.
   PARAMCRYPT_PADDING_OAEP_SHA1 = 1,
   // RSAES-OAEP with SHA-256 and MGF1-SHA-256.
   PARAMCRYPT_PADDING_OAEP_SHA256 = 2,

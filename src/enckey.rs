@@ -11,7 +11,9 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+#[cfg(feature = "oaep")]
 use rsa::sha2::Sha256;
+#[cfg(feature = "oaep")]
 use sha1::Sha1;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -37,10 +39,13 @@ pub enum Padding {
     #[default]
     Pkcs1v15,
     /// RSAES-OAEP with SHA-1 and MGF1-SHA-1 (Java's `OAEPWithSHA-1AndMGF1Padding`).
+    /// Needs the `oaep` feature (on by default; off in firmware builds).
+    #[cfg(feature = "oaep")]
     OaepSha1,
     /// RSAES-OAEP with SHA-256 and MGF1-SHA-256. With a 1024-bit key it fits
     /// at most 62 bytes, so only [`Mode::PerMessageIv`] works there; wrapping a
     /// key:iv session fails with [`Error::KeyTooSmall`].
+    #[cfg(feature = "oaep")]
     OaepSha256,
 }
 
@@ -129,7 +134,9 @@ impl Session {
         let pk = public_key.rsa_public();
         let wrapped = match padding {
             Padding::Pkcs1v15 => pk.pkcs1v15_encrypt_with_rng(rng, &plaintext),
+            #[cfg(feature = "oaep")]
             Padding::OaepSha1 => pk.oaep_encrypt_with_rng::<Sha1, _>(rng, &plaintext),
+            #[cfg(feature = "oaep")]
             Padding::OaepSha256 => pk.oaep_encrypt_with_rng::<Sha256, _>(rng, &plaintext),
         }
         // Only a modulus too small for the plaintext fails here besides the RNG.
@@ -233,7 +240,9 @@ impl KeyPair {
         let sk = self.rsa_private();
         match padding {
             Padding::Pkcs1v15 => sk.pkcs1v15_decrypt_with_rng(rng, wrapped),
+            #[cfg(feature = "oaep")]
             Padding::OaepSha1 => sk.oaep_decrypt_with_rng::<Sha1, _>(rng, wrapped),
+            #[cfg(feature = "oaep")]
             Padding::OaepSha256 => sk.oaep_decrypt_with_rng::<Sha256, _>(rng, wrapped),
         }
         .map(Zeroizing::new)

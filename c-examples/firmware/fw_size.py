@@ -74,6 +74,19 @@ def demangle(names):
     return [re.sub(r"::h[0-9a-f]{16}$", "", n) for n in out]
 
 
+def crate_of(name: str) -> str:
+    """The crate a demangled item belongs to (the first path segment; for
+    trait impls `<T as a::B>` the trait's crate)."""
+    if name.startswith("paramcrypt_"):
+        return "paramcrypt"
+    if name.startswith(("memset", "memcpy", "memmove", "__aeabi", "compiler_builtins")):
+        return "compiler_builtins"
+    if name.startswith((".L", "str", "anon")):
+        return "(constants)"
+    match = re.search(r"([a-z_][a-z0-9_]*)(?:\[[0-9a-f]+\])?::", name)
+    return match.group(1) if match else "(other)"
+
+
 def measures(log: Path) -> dict:
     values = {}
     for line in log.read_text().splitlines():
@@ -132,9 +145,19 @@ def main() -> None:
         n = run[f"{key}_instructions"]
         print(f"| {label} | {n:,} | {n / 100e6 * 1000:.1f} ms |")
 
+    for image, label in (("fw_server", "server path"), ("fw", "with key generation")):
+        _, _, per_symbol = library[image]
+        items = [(size, sym) for (sec, sym), size in per_symbol.items() if sec in FLASH_SECTIONS]
+        by_crate = defaultdict(int)
+        for (size, _), name in zip(items, demangle([sym for _, sym in items])):
+            by_crate[crate_of(name)] += size
+        print(f"\nLibrary flash by crate, {label}: " +
+              ", ".join(f"{crate} {kib(size)}" for crate, size in sorted(by_crate.items(), key=lambda kv: -kv[1])
+                        if size >= 512))
+
     lib_flash, per_section, per_symbol = library["fw_server"]
     print("\nLibrary share by section, server path: " +
-          ", ".join(f"{s} {per_section[s]} B" for s in sorted(per_section) if per_section[s]))
+          ", ".join(f"{s} {per_section[s]} B" for s in sorted(per_section) if s in FLASH_SECTIONS + (".bss",)))
     top = sorted(((size, sec, sym) for (sec, sym), size in per_symbol.items() if sec in FLASH_SECTIONS),
                  reverse=True)[:20]
     names = demangle([sym for _, _, sym in top])

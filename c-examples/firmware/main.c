@@ -34,6 +34,7 @@ static int passed, failed;
 static size_t heap_now, heap_peak;
 
 void *__real_malloc(size_t size);
+void *__real_calloc(size_t count, size_t size);
 void *__real_realloc(void *ptr, size_t size);
 void *__real_memalign(size_t align, size_t size);
 void __real_free(void *ptr);
@@ -46,6 +47,13 @@ static void heap_add(void *ptr) {
 
 void *__wrap_malloc(size_t size) {
     void *ptr = __real_malloc(size);
+    heap_add(ptr);
+    return ptr;
+}
+
+/* LLVM may turn the library's malloc + memset(0) into calloc. */
+void *__wrap_calloc(size_t count, size_t size) {
+    void *ptr = __real_calloc(count, size);
     heap_add(ptr);
     return ptr;
 }

@@ -60,6 +60,8 @@ pub enum paramcrypt_padding {
     /// RSAES-PKCS1-v1_5, what deployed devices use. The default.
     PARAMCRYPT_PADDING_PKCS1V15 = 0,
     /// RSAES-OAEP with SHA-1 and MGF1-SHA-1 (Java's `OAEPWithSHA-1AndMGF1Padding`).
+    /// Builds without OAEP (firmware) refuse the OAEP values with
+    /// `PARAMCRYPT_ERR_INVALID_ARGUMENT`.
     PARAMCRYPT_PADDING_OAEP_SHA1 = 1,
     /// RSAES-OAEP with SHA-256 and MGF1-SHA-256.
     PARAMCRYPT_PADDING_OAEP_SHA256 = 2,
@@ -78,7 +80,9 @@ pub enum paramcrypt_mode {
 pub(crate) fn padding_from_c(value: u32) -> Result<Padding, paramcrypt_status> {
     match value {
         0 => Ok(Padding::Pkcs1v15),
+        #[cfg(feature = "oaep")]
         1 => Ok(Padding::OaepSha1),
+        #[cfg(feature = "oaep")]
         2 => Ok(Padding::OaepSha256),
         _ => Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT),
     }
