@@ -13,6 +13,7 @@
  *    written (text is NOT NUL-terminated); if out_cap is too small nothing is
  *    written, *out_len is the size needed and the status is
  *    PARAMCRYPT_ERR_BUFFER_TOO_SMALL. out may be NULL when out_cap is 0.
+ *    Output buffers must not overlap any input.
  *  - Handles come from functions taking a `**out`, are owned by the caller and
  *    are released by the matching *_free (NULL is a no-op). *out is written
  *    only on success.

@@ -52,6 +52,15 @@ def _in(data: bytes) -> "ctypes.Array[ctypes.c_uint8]":
     return (ctypes.c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0")
 
 
+def _with_secret_input(data: bytes, call: Callable[["ctypes.Array[ctypes.c_uint8]"], object]):
+    """Runs `call` with a C copy of secret `data`, wiping the copy afterwards."""
+    buf = _in(data)
+    try:
+        return call(buf)
+    finally:
+        ctypes.memset(buf, 0, len(buf))
+
+
 def _as_enum(enum_type: type, value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be a {enum_type.__name__}, not {type(value).__name__}")
@@ -215,7 +224,8 @@ class Session(_Handle):
         wire value."""
         data = _as_bytes(plaintext, "plaintext")
         size = _ffi.encrypted_len(self.mode, len(data))
-        return _output(lambda *out: _ffi.session_encrypt(self._c(), _in(data), len(data), *out), size).decode("ascii")
+        return _with_secret_input(data, lambda buf: _output(
+            lambda *out: _ffi.session_encrypt(self._c(), buf, len(data), *out), size)).decode("ascii")
 
     def decrypt(self, value: Union[str, BytesLike]) -> bytes:
         """Decrypts a secret parameter's base64 wire value. Raises
@@ -250,13 +260,15 @@ class KeyPair(_Handle):
         """Loads a PKCS#8 (BEGIN PRIVATE KEY) or PKCS#1 (BEGIN RSA PRIVATE
         KEY) PEM private key."""
         data = _as_bytes(pem, "pem")
-        return cls(_new_handle(lambda out: _ffi.keypair_from_pem(_in(data), len(data), out)))
+        return cls(_with_secret_input(data, lambda buf: _new_handle(
+            lambda out: _ffi.keypair_from_pem(buf, len(data), out))))
 
     @classmethod
     def from_der(cls, der: BytesLike) -> "KeyPair":
         """Loads an unencrypted PKCS#8 DER private key."""
         data = _only_bytes(der, "der")
-        return cls(_new_handle(lambda out: _ffi.keypair_from_pkcs8_der(_in(data), len(data), out)))
+        return cls(_with_secret_input(data, lambda buf: _new_handle(
+            lambda out: _ffi.keypair_from_pkcs8_der(buf, len(data), out))))
 
     def to_pem(self) -> str:
         """The private key as PKCS#8 PEM. Secret: store it with mode 0600."""

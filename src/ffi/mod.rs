@@ -12,6 +12,7 @@
 //!   If `out_cap` is too small, nothing is written to `out`, `*out_len` is set
 //!   to the size needed, and the status is `PARAMCRYPT_ERR_BUFFER_TOO_SMALL`;
 //!   `out` may be NULL when `out_cap` is 0, which makes a size query.
+//!   Output buffers must not overlap any input.
 //! - Handles (`paramcrypt_keypair`, `paramcrypt_public_key`,
 //!   `paramcrypt_session`) are created by the functions that take a
 //!   `**out` pointer, owned by the caller, and released with the matching
