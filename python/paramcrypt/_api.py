@@ -106,6 +106,11 @@ class _Handle:
             raise ValueError(f"this {self._kind} is closed")
         return self._ptr
 
+    def _export(self, fn: Callable[..., int], secret: bool = False) -> bytes:
+        """The output of `fn(handle, out, out_cap, out_len)`, sized by a query."""
+        size = _size_query(lambda *out: fn(self._c(), *out))
+        return _output(lambda *out: fn(self._c(), *out), size, secret=secret)
+
     def close(self) -> None:
         """Releases the C handle now (wiping its secrets). Idempotent."""
         ptr, self._ptr = self._ptr, None
@@ -166,10 +171,6 @@ class PublicKey(_Handle):
     def to_der(self) -> bytes:
         """DER SubjectPublicKeyInfo."""
         return self._export(_ffi.public_key_to_der)
-
-    def _export(self, fn: Callable[..., int]) -> bytes:
-        size = _size_query(lambda *out: fn(self._c(), *out))
-        return _output(lambda *out: fn(self._c(), *out), size)
 
     @property
     def bits(self) -> int:
@@ -272,15 +273,11 @@ class KeyPair(_Handle):
 
     def to_pem(self) -> str:
         """The private key as PKCS#8 PEM. Secret: store it with mode 0600."""
-        return self._export(_ffi.keypair_to_pkcs8_pem).decode("ascii")
+        return self._export(_ffi.keypair_to_pkcs8_pem, secret=True).decode("ascii")
 
     def to_der(self) -> bytes:
         """The private key as PKCS#8 DER. Secret."""
-        return self._export(_ffi.keypair_to_pkcs8_der)
-
-    def _export(self, fn: Callable[..., int]) -> bytes:
-        size = _size_query(lambda *out: fn(self._c(), *out))
-        return _output(lambda *out: fn(self._c(), *out), size, secret=True)
+        return self._export(_ffi.keypair_to_pkcs8_der, secret=True)
 
     @property
     def bits(self) -> int:
