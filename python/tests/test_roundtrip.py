@@ -85,9 +85,15 @@ def test_many_handles_are_released_on_garbage_collection(key_1024):
 
 
 def test_versions_agree():
+    import tomllib
+    from pathlib import Path
+
     import paramcrypt
 
-    assert library_version() == paramcrypt.__version__
+    repo = Path(__file__).resolve().parents[2]
+    cargo = tomllib.loads((repo / "Cargo.toml").read_text())["package"]["version"]
+    pyproject = tomllib.loads((repo / "python" / "pyproject.toml").read_text())["project"]["version"]
+    assert library_version() == paramcrypt.__version__ == cargo == pyproject
 
 
 def test_repr_never_shows_secrets(key_1024):
