@@ -52,9 +52,19 @@ def test_truncated_and_garbage_values_fail_uniformly(key_2048):
     for bad in cases:
         with pytest.raises(EncryptionFailed):
             server.decrypt(bad)
-    # A different session: the wrong key.
+
+
+def test_wrong_key_fails(key_2048, data_dir):
+    # Two fixed sessions (encKeys made by Python cryptography), so the outcome
+    # is the same on every run: with random keys, a wrong key yields a valid
+    # PKCS#7 padding about once in 256 tries.
+    rows = [line.split("\t") for line in (data_dir / "interop" / "from_cryptography.tsv").read_text().splitlines()]
+    enc_keys = sorted({row[4] for row in rows if row[0] == "pkcs1v15" and row[1].startswith("key-iv")})
+    first, other = (key_2048.unwrap(enc_key) for enc_key in enc_keys[:2])
+    value = first.encrypt("twenty bytes of text and more")
+    assert first.decrypt(value) == b"twenty bytes of text and more"
     with pytest.raises(EncryptionFailed):
-        Session.new().decrypt(client.encrypt("twenty bytes of text and more"))
+        other.decrypt(value)
 
 
 @pytest.mark.parametrize(

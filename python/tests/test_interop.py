@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from paramcrypt import EncryptionFailed, KeyPair, Mode, Padding, PublicKey, Session
+from paramcrypt import KeyPair, Mode, Padding, PublicKey, Session
 
 RSA_PADDINGS = {
     Padding.PKCS1V15: rsa_padding.PKCS1v15(),
@@ -63,9 +63,6 @@ def test_their_enc_key_and_values_open_with_paramcrypt(their_key, our_copy, padd
             value = base64.b64encode(cbc_encrypt(key, iv, data)).decode()
             assert session.encrypt(data) == value, "byte-for-byte the same wire value"
         assert session.decrypt(value) == data
-    # Their value under a different key fails with the uniform error.
-    with pytest.raises(EncryptionFailed):
-        session.decrypt(base64.b64encode(cbc_encrypt(os.urandom(16), iv, b"x" * 40)).decode())
 
 
 @pytest.mark.parametrize("padding", list(Padding))
