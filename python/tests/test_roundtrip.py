@@ -1,6 +1,5 @@
 """Round trips for every option, key formats, and handle life cycles."""
 import base64
-import os
 
 import pytest
 
