@@ -39,6 +39,12 @@
 //! The core is `no_std` + `alloc`; the default `std` feature adds the OS RNG
 //! (the plain `generate`/`new`/`wrap`/`unwrap`/`encrypt` functions). Without
 //! it, use the `*_with_rng` forms with any `rand_core` [`TryCryptoRng`].
+//!
+//! Features: `std` (default) as above; `oaep` (default) adds the OAEP
+//! paddings; `embedded` (firmware, without `std`) routes the allocator to the
+//! C library's `malloc`/`free` and makes a panic call `abort()`; `hazmat`
+//! exposes raw RSA decryption and sessions from given keys, for test suites.
+//! The C ABI lives in [`ffi`]; its header is `include/paramcrypt.h`.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
