@@ -34,7 +34,10 @@ fn main() -> Result<(), paramcrypt::Error> {
     for bits in [1024, 2048, 4096] {
         let start = Instant::now();
         let key = KeyPair::generate(bits)?;
-        println!("| RSA-{bits} key generation (one run) | {:.0} ms |", start.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "| RSA-{bits} key generation (one run) | {:.0} ms |",
+            start.elapsed().as_secs_f64() * 1e3
+        );
         for padding in [Padding::Pkcs1v15, Padding::OaepSha256] {
             if bits == 1024 && padding == Padding::OaepSha256 {
                 continue; // the key:iv text does not fit
@@ -44,7 +47,12 @@ fn main() -> Result<(), paramcrypt::Error> {
                 black_box(key.unwrap(enc_key.as_bytes(), padding).unwrap());
             });
             let wraps = rate(budget, || {
-                black_box(Session::new(Mode::KeyIv).unwrap().wrap(key.public_key(), padding).unwrap());
+                black_box(
+                    Session::new(Mode::KeyIv)
+                        .unwrap()
+                        .wrap(key.public_key(), padding)
+                        .unwrap(),
+                );
             });
             println!("| RSA-{bits} {padding:?} unwrap (server) | {unwraps:.0}/s |");
             println!("| RSA-{bits} {padding:?} new session + wrap (client) | {wraps:.0}/s |");
@@ -61,8 +69,14 @@ fn main() -> Result<(), paramcrypt::Error> {
             black_box(session.decrypt(black_box(value.as_bytes())).unwrap());
         });
         let mib = |r: f64| r * size as f64 / (1024.0 * 1024.0);
-        println!("| {size}-byte parameter encrypt | {enc:.0}/s ({:.0} MiB/s) |", mib(enc));
-        println!("| {size}-byte parameter decrypt | {dec:.0}/s ({:.0} MiB/s) |", mib(dec));
+        println!(
+            "| {size}-byte parameter encrypt | {enc:.0}/s ({:.0} MiB/s) |",
+            mib(enc)
+        );
+        println!(
+            "| {size}-byte parameter decrypt | {dec:.0}/s ({:.0} MiB/s) |",
+            mib(dec)
+        );
     }
     Ok(())
 }

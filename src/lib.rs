@@ -52,7 +52,9 @@
 extern crate alloc;
 
 #[cfg(all(feature = "std", feature = "embedded"))]
-compile_error!("the `embedded` feature is for firmware builds without `std`: use --no-default-features --features embedded");
+compile_error!(
+    "the `embedded` feature is for firmware builds without `std`: use --no-default-features --features embedded"
+);
 
 #[cfg(all(feature = "embedded", not(feature = "std"), not(test)))]
 mod embedded;

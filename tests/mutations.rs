@@ -50,7 +50,9 @@ fn mutated_parameter_values_never_panic() {
     let mut rng = TestRng(0x1234_5678_9abc_def0);
     for mode in [Mode::KeyIv, Mode::PerMessageIv] {
         let session = Session::new(mode).unwrap();
-        let valid = session.encrypt(b"a secret of some thirty-odd bytes").unwrap();
+        let valid = session
+            .encrypt(b"a secret of some thirty-odd bytes")
+            .unwrap();
         let (mut accepted, mut rejected) = (0, 0);
         for _ in 0..20_000 {
             let mut value = mutate(&mut rng, valid.as_bytes());
@@ -60,12 +62,20 @@ fn mutated_parameter_values_never_panic() {
             match session.decrypt(&value) {
                 Ok(_) => accepted += 1,
                 Err(e) => {
-                    assert_eq!(e, Error::EncryptionFailed, "{:?}", String::from_utf8_lossy(&value));
+                    assert_eq!(
+                        e,
+                        Error::EncryptionFailed,
+                        "{:?}",
+                        String::from_utf8_lossy(&value)
+                    );
                     rejected += 1;
                 }
             }
         }
-        assert!(rejected > 15_000, "most mutations must be rejected ({accepted} accepted)");
+        assert!(
+            rejected > 15_000,
+            "most mutations must be rejected ({accepted} accepted)"
+        );
     }
 }
 
@@ -74,7 +84,10 @@ fn mutated_enc_keys_never_panic() {
     let mut rng = TestRng(0x0fed_cba9_8765_4321);
     let server = fixture_key(1024);
     for padding in [Padding::Pkcs1v15, Padding::OaepSha1] {
-        let valid = Session::new(Mode::KeyIv).unwrap().wrap(server.public_key(), padding).unwrap();
+        let valid = Session::new(Mode::KeyIv)
+            .unwrap()
+            .wrap(server.public_key(), padding)
+            .unwrap();
         let mut rejected = 0;
         for _ in 0..400 {
             let enc_key = mutate(&mut rng, valid.as_bytes());
@@ -86,6 +99,9 @@ fn mutated_enc_keys_never_panic() {
                 }
             }
         }
-        assert!(rejected > 300, "most mutated encKeys must be rejected, got {rejected}");
+        assert!(
+            rejected > 300,
+            "most mutated encKeys must be rejected, got {rejected}"
+        );
     }
 }
