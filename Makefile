@@ -48,14 +48,17 @@ test-python: venv build
 
 # The Cortex-M4 firmware under QEMU, when the cross tools are installed
 # (.ci/run installs them): every check must pass; then its budget is printed.
+# Both library builds: with the dependency patches (the budget) and without.
 test-firmware:
 	@if rustup target list --installed 2>/dev/null | grep -qx $(THUMB) \
-	    && command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null; then \
-	  $(MAKE) --no-print-directory -C c-examples/firmware run size; \
+	    && command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null \
+	    && command -v patch >/dev/null; then \
+	  $(MAKE) --no-print-directory -C c-examples/firmware run size \
+	  && $(MAKE) --no-print-directory -C c-examples/firmware DEPS=upstream run size; \
 	else \
 	  echo "**********************************************************************"; \
 	  echo "SKIPPED: firmware test (needs rustup target $(THUMB), arm-none-eabi-gcc,"; \
-	  echo "         libnewlib-arm-none-eabi and qemu-system-arm)"; \
+	  echo "         libnewlib-arm-none-eabi, qemu-system-arm and patch)"; \
 	  echo "**********************************************************************"; \
 	fi
 
@@ -102,4 +105,5 @@ $(VENV)/.installed: requirements-dev.txt
 clean:
 	$(CARGO) clean
 	$(MAKE) --no-print-directory -C c-examples clean
+	$(MAKE) --no-print-directory -C c-examples/firmware clean
 	rm -rf $(VENV)
