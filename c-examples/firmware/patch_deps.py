@@ -8,8 +8,9 @@ option that points the build at the copy, one per line:
 
     --config=patch.crates-io.<crate>.path="<out>/<crate>-<version>"
 
-A copy is reused while its patch is unchanged. Nothing outside <out> is
-modified: the project's own builds keep using the crates as published.
+A copy is reused while its patch is unchanged, and copies no patch asks for
+are removed. Nothing outside <out> is modified: the project's own builds keep
+using the crates as published.
 """
 import argparse
 import hashlib
@@ -56,6 +57,7 @@ def main() -> None:
         locked.setdefault(crate, []).append(version)
 
     args.out.mkdir(parents=True, exist_ok=True)
+    wanted = set()
     for patch in patches:
         match = PATCH_NAME.match(patch.name)
         if not match:
@@ -67,6 +69,7 @@ def main() -> None:
                  "version (see patches/README.md)")
         digest = hashlib.sha256(patch.read_bytes()).hexdigest()
         copy = args.out.resolve() / f"{crate}-{version}"
+        wanted.add(copy.name)
         stamp = copy / STAMP
         if not (stamp.is_file() and stamp.read_text() == digest):
             if copy.exists():
@@ -78,6 +81,11 @@ def main() -> None:
                 fail(f"{patch.name} does not apply:\n{applied.stdout}{applied.stderr}")
             stamp.write_text(digest)
         print(f'--config=patch.crates-io.{crate}.path="{copy}"')
+
+    # Copies of other crates or versions would be picked up by `make test-patches`.
+    for stale in args.out.iterdir():
+        if stale.is_dir() and stale.name not in wanted:
+            shutil.rmtree(stale)
 
 
 if __name__ == "__main__":
