@@ -1,15 +1,22 @@
-//! Generates include/paramcrypt.h from src/ffi with cbindgen.
+//! Generates the C header from the C ABI in src/ with cbindgen, into the
+//! build directory only: `$OUT_DIR/paramcrypt.h`.
 //!
-//! The header is committed. When the generated text differs from the
-//! committed file, the file is rewritten and a warning printed; CI checks
-//! that the committed header is current (`git diff --exit-code`).
+//! The committed copy, include/paramcrypt.h, is never written by a build.
+//! `tests/header.rs` fails when it differs from the generated one, and
+//! `make header` (the same test with `UPDATE=1`) brings it up to date.
 use std::path::PathBuf;
+
+/// The 40002 constants, from the one file that defines them for every interface.
+mod json_rpc {
+    include!("core/src/json_rpc.rs");
+}
 
 fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    println!("cargo:rerun-if-changed=src/ffi");
+    println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=core/src/json_rpc.rs");
 
     let config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
@@ -26,29 +33,20 @@ fn main() {
              #define PARAMCRYPT_VERSION_MINOR {minor}\n\
              #define PARAMCRYPT_VERSION_PATCH {patch}\n\n\
              /** The JSON-RPC error code of every encryption failure. */\n\
-             #define PARAMCRYPT_ENCRYPTION_FAILED_CODE 40002\n\
+             #define PARAMCRYPT_ENCRYPTION_FAILED_CODE {code}\n\
              /** The JSON-RPC error message of every encryption failure. */\n\
-             #define PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE \"Encryption Failed\""
+             #define PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE {message:?}",
+            code = json_rpc::ENCRYPTION_FAILED_CODE,
+            message = json_rpc::ENCRYPTION_FAILED_MESSAGE,
         )),
         ..config
     };
 
-    let mut generated = Vec::new();
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     cbindgen::Builder::new()
-        // Only the C face: the core has nothing to export.
-        .with_src(crate_dir.join("src/ffi/mod.rs"))
+        .with_src(crate_dir.join("src/lib.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen could not generate the header")
-        .write(&mut generated);
-
-    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    std::fs::write(out_dir.join("paramcrypt.h"), &generated).expect("write OUT_DIR header");
-
-    let committed = crate_dir.join("include/paramcrypt.h");
-    if std::fs::read(&committed).ok().as_deref() != Some(&generated[..]) {
-        std::fs::create_dir_all(committed.parent().unwrap()).expect("create include/");
-        std::fs::write(&committed, &generated).expect("write include/paramcrypt.h");
-        println!("cargo:warning=include/paramcrypt.h was regenerated; commit it");
-    }
+        .write_to_file(out_dir.join("paramcrypt.h"));
 }

@@ -71,7 +71,7 @@ enum paramcrypt_status
   // JSON-RPC 40002 "Encryption Failed": unwrapping or decrypting failed
   // (bad base64, wrong length, bad padding, wrong key, ...). Deliberately
   // carries no detail.
-  PARAMCRYPT_ERR_ENCRYPTION_FAILED = 40002,
+  PARAMCRYPT_ERR_ENCRYPTION_FAILED = PARAMCRYPT_ENCRYPTION_FAILED_CODE,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -212,6 +212,43 @@ paramcrypt_status paramcrypt_keypair_public_key(const paramcrypt_keypair *keypai
 // must not be in use by another thread, nor used again.
 void paramcrypt_keypair_free(paramcrypt_keypair *keypair);
 
+// Server side: unwraps a base64 `encKey` (CR/LF tolerated, no NUL needed)
+// with the key pair under the server's configured `padding` (a
+// `paramcrypt_padding` value; never try several), detecting the mode from
+// the plaintext, and stores a new session handle in `*out`. Uses the OS RNG
+// for RSA blinding.
+//
+// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad `encKey`,
+// whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
+// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
+// threads may unwrap with one key pair at once.
+paramcrypt_status paramcrypt_keypair_unwrap(const paramcrypt_keypair *keypair,
+                                            const uint8_t *enc_key,
+                                            size_t enc_key_len,
+                                            uint32_t padding,
+                                            paramcrypt_session **out);
+
+// Like `paramcrypt_keypair_unwrap`, with blinding randomness from
+// `rng(user, buf, len)`.
+paramcrypt_status paramcrypt_keypair_unwrap_with_rng(const paramcrypt_keypair *keypair,
+                                                     const uint8_t *enc_key,
+                                                     size_t enc_key_len,
+                                                     uint32_t padding,
+                                                     paramcrypt_rng_callback rng,
+                                                     void *user,
+                                                     paramcrypt_session **out);
+
+// A static, NUL-terminated English description of `status` (any value,
+// including unknown ones). Never NULL; never to be freed. Thread-safe.
+//
+// For `PARAMCRYPT_ERR_ENCRYPTION_FAILED` it is exactly the JSON-RPC message
+// `PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE` ("Encryption Failed").
+const char *paramcrypt_status_message(uint32_t status);
+
+// The library version, a static NUL-terminated string such as `"0.1.0"`;
+// equal to `PARAMCRYPT_VERSION` in the header it was built with. Never NULL.
+const char *paramcrypt_version(void);
+
 // Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo;
 // CR/LF line breaks tolerated) and stores a new handle in `*out`. Errors:
 // `PARAMCRYPT_ERR_INVALID_KEY`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
@@ -306,32 +343,6 @@ paramcrypt_status paramcrypt_session_wrap_with_rng(const paramcrypt_session *ses
                                                    size_t out_cap,
                                                    size_t *out_len);
 
-// Server side: unwraps a base64 `encKey` (CR/LF tolerated, no NUL needed)
-// with the key pair under the server's configured `padding` (a
-// `paramcrypt_padding` value; never try several), detecting the mode from
-// the plaintext, and stores a new session handle in `*out`. Uses the OS RNG
-// for RSA blinding.
-//
-// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad `encKey`,
-// whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
-// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
-// threads may unwrap with one key pair at once.
-paramcrypt_status paramcrypt_keypair_unwrap(const paramcrypt_keypair *keypair,
-                                            const uint8_t *enc_key,
-                                            size_t enc_key_len,
-                                            uint32_t padding,
-                                            paramcrypt_session **out);
-
-// Like `paramcrypt_keypair_unwrap`, with blinding randomness from
-// `rng(user, buf, len)`.
-paramcrypt_status paramcrypt_keypair_unwrap_with_rng(const paramcrypt_keypair *keypair,
-                                                     const uint8_t *enc_key,
-                                                     size_t enc_key_len,
-                                                     uint32_t padding,
-                                                     paramcrypt_rng_callback rng,
-                                                     void *user,
-                                                     paramcrypt_session **out);
-
 // Encrypts a secret parameter (UTF-8 text or any bytes) and writes its base64
 // wire value (not NUL-terminated, exactly
 // `paramcrypt_encrypted_len(mode, plaintext_len)` bytes) to `out`. In
@@ -384,17 +395,6 @@ size_t paramcrypt_encrypted_len(uint32_t mode, size_t plaintext_len);
 // A buffer size always large enough for the plaintext of a `text_len`-byte
 // wire value (`text_len / 4 * 3`). Thread-safe.
 size_t paramcrypt_decrypted_max_len(size_t text_len);
-
-// A static, NUL-terminated English description of `status` (any value,
-// including unknown ones). Never NULL; never to be freed. Thread-safe.
-//
-// For `PARAMCRYPT_ERR_ENCRYPTION_FAILED` it is exactly the JSON-RPC message
-// `"Encryption Failed"`.
-const char *paramcrypt_status_message(uint32_t status);
-
-// The library version, a static NUL-terminated string such as `"0.1.0"`;
-// equal to `PARAMCRYPT_VERSION` in the header it was built with. Never NULL.
-const char *paramcrypt_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

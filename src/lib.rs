@@ -1,53 +1,41 @@
-//! # paramcrypt
+//! # paramcrypt: the C library
 //!
-//! Parameter encryption for the JSON-RPC API of networked devices: the server
-//! publishes an RSA public key (`getPublicKey`), a client wraps a random
-//! AES-128 key and IV into `encKey`, and secret string parameters travel as
-//! base64 AES-128-CBC ciphertext. Every failure a peer can cause is the one
-//! [`Error::EncryptionFailed`] (JSON-RPC error 40002 "Encryption Failed").
+//! The C ABI of paramcrypt (`libparamcrypt.a`, `libparamcrypt.so`,
+//! `include/paramcrypt.h`): every `extern "C"` item, and nothing else. The
+//! cryptography and the Rust API live in `paramcrypt-core`; this crate checks
+//! pointers, converts, catches panics and maps errors to status codes. All of
+//! the project's `unsafe` code is here.
 //!
-//! **Warning:** CBC without authentication protects against eavesdropping,
-//! not against tampering or impersonation. That is the protocol's design.
+//! # Safety
 //!
-//! ```
-//! use paramcrypt::{KeyPair, Mode, Padding, PublicKey, Session};
+//! The rules every function follows, stated once:
 //!
-//! # fn main() -> Result<(), paramcrypt::Error> {
-//! // Server, once: generate (or load) the key pair and publish the public key.
-//! # let server = KeyPair::from_pem(include_str!("../tests/data/keys/rsa1024_pkcs8.pem"))?;
-//! # /*
-//! let server = KeyPair::generate(2048)?;
-//! # */
-//! let public_key_b64 = server.public_key().to_base64()?;
+//! - Inputs are `(const uint8_t *ptr, size_t len)` pairs. `ptr` may be NULL
+//!   only when `len` is 0; otherwise it must point to `len` readable bytes.
+//!   Text inputs need no terminating NUL.
+//! - Outputs are `(uint8_t *out, size_t out_cap, size_t *out_len)`. On success
+//!   `*out_len` is the number of bytes written (text is not NUL-terminated).
+//!   If `out_cap` is too small, nothing is written to `out`, `*out_len` is set
+//!   to the size needed, and the status is `PARAMCRYPT_ERR_BUFFER_TOO_SMALL`;
+//!   `out` may be NULL when `out_cap` is 0, which makes a size query.
+//!   Output buffers must not overlap any input.
+//! - Handles (`paramcrypt_keypair`, `paramcrypt_public_key`,
+//!   `paramcrypt_session`) are created by the functions that take a
+//!   `**out` pointer, owned by the caller, and released with the matching
+//!   `*_free`, which accepts NULL. `*out` is written only on success.
+//! - A `const` handle is never mutated: any number of threads may use one
+//!   handle at the same time. Only `*_free` needs exclusive access.
+//! - Every pointer is checked for NULL; a NULL where one is not allowed is
+//!   `PARAMCRYPT_ERR_NULL_ARGUMENT`. Enum values from C are checked, never
+//!   transmuted. No panic crosses the boundary: it becomes `PARAMCRYPT_ERR_PANIC`.
 //!
-//! // Client: make a common key, wrap it, encrypt a secret parameter.
-//! let client = Session::new(Mode::KeyIv)?;
-//! let enc_key = client.wrap(&PublicKey::from_base64(&public_key_b64)?, Padding::Pkcs1v15)?;
-//! let secret = client.encrypt("my password".as_bytes())?;
-//!
-//! // Server: unwrap encKey and decrypt the parameter.
-//! let session = server.unwrap(enc_key.as_bytes(), Padding::Pkcs1v15)?;
-//! assert_eq!(&session.decrypt(secret.as_bytes())?[..], b"my password");
-//!
-//! // Anything wrong is the one uniform failure, code 40002.
-//! let err = session.decrypt(b"AAAAAAAAAAAAAAAAAAAAAA==").unwrap_err();
-//! assert!(err.is_encryption_failure());
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! The core is `no_std` + `alloc`; the default `std` feature adds the OS RNG
-//! (the plain `generate`/`new`/`wrap`/`unwrap`/`encrypt` functions). Without
-//! it, use the `*_with_rng` forms with any `rand_core` [`TryCryptoRng`].
-//!
-//! Features: `std` (default) as above; `oaep` (default) adds the OAEP
-//! paddings; `embedded` (firmware, without `std`) routes the allocator to the
-//! C library's `malloc`/`free` and makes a panic call `abort()`; `hazmat`
-//! exposes raw RSA decryption and sessions from given keys, for test suites.
-//! The C ABI lives in [`ffi`]; its header is `include/paramcrypt.h`.
+//! Features: `std` (default: the OS RNG, panics caught at the boundary),
+//! `oaep` (default: the OAEP paddings) and `embedded` (firmware, without
+//! `std`: the allocator calls the C library's `malloc`/`free` and a panic
+//! calls `abort()`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![allow(non_camel_case_types)]
 
 extern crate alloc;
 
@@ -59,20 +47,15 @@ compile_error!(
 #[cfg(all(feature = "embedded", not(feature = "std"), not(test)))]
 mod embedded;
 
-mod enckey;
-mod error;
-pub mod ffi;
-mod keys;
-mod param;
-pub mod rng;
-mod wire_base64;
+mod boundary;
+mod handles;
+mod keypair;
+mod library_info;
+mod public_key;
+mod rng;
+mod session;
+mod status;
 
-pub use enckey::{IV_LEN, KEY_IV_TEXT_LEN, KEY_LEN, Mode, Padding, Session};
-pub use error::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Result};
-pub use keys::{DEFAULT_KEY_BITS, KeyPair, LOADABLE_KEY_BITS, PublicKey, SUPPORTED_KEY_BITS};
-pub use rng::{TryCryptoRng, TryRng};
-
-/// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
+pub use handles::{paramcrypt_keypair, paramcrypt_public_key, paramcrypt_session};
+pub use rng::paramcrypt_rng_callback;
+pub use status::{paramcrypt_mode, paramcrypt_padding, paramcrypt_status};

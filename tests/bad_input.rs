@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use paramcrypt::{Error, KeyPair, Mode, Padding, Session};
+use paramcrypt_core::{Error, KeyPair, Mode, Padding, Session};
 use rsa::pkcs8::DecodePublicKey;
 
 const FAIL: Error = Error::EncryptionFailed;
@@ -12,7 +12,7 @@ const FAIL: Error = Error::EncryptionFailed;
 fn wrap_raw(plaintext: &[u8]) -> String {
     let pk = rsa::PublicKey::from_public_key_pem(&read_text("keys/rsa2048_public.pem")).unwrap();
     b64(&pk
-        .pkcs1v15_encrypt_with_rng(&mut paramcrypt::rng::OsRng, plaintext)
+        .pkcs1v15_encrypt_with_rng(&mut paramcrypt_core::rng::OsRng, plaintext)
         .unwrap())
 }
 
@@ -251,7 +251,7 @@ fn bad_parameter_values() {
 #[test]
 fn output_buffers_that_are_too_small_report_the_size_needed() {
     let session = Session::from_parts([7; 16], [9; 16], Mode::KeyIv);
-    let mut rng = paramcrypt::rng::OsRng;
+    let mut rng = paramcrypt_core::rng::OsRng;
     let needed = Session::encrypted_len(Mode::KeyIv, 5);
     assert_eq!(needed, 24);
     let mut small = vec![0u8; needed - 1];

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use paramcrypt::{Mode, Padding};
+use paramcrypt_core::{Mode, Padding};
 
 fn padding_named(name: &str) -> Padding {
     match name {
@@ -72,7 +72,10 @@ fn cryptography_enc_key_fails_under_the_wrong_padding_setting() {
                 continue;
             }
             let result = key.unwrap(case["encKey"].as_str().unwrap().as_bytes(), other);
-            assert_eq!(result.unwrap_err(), paramcrypt::Error::EncryptionFailed);
+            assert_eq!(
+                result.unwrap_err(),
+                paramcrypt_core::Error::EncryptionFailed
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use paramcrypt::{Error, KeyPair, Mode, Padding, PublicKey, Session};
+use paramcrypt_core::{Error, KeyPair, Mode, Padding, PublicKey, Session};
 
 #[test]
 fn public_key_base64_matches_openssl() {

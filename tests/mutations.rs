@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use paramcrypt::{Error, Mode, Padding, Session};
+use paramcrypt_core::{Error, Mode, Padding, Session};
 
 /// xorshift64*: test-only randomness with a fixed seed.
 struct TestRng(u64);

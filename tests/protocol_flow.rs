@@ -1,9 +1,9 @@
-//! The JSON-RPC flow of DESIGN §1, message by message: getPublicKey,
+//! The JSON-RPC flow the README describes, message by message: getPublicKey,
 //! sendSecretData with two secrets and encKey, getSecretData, and the 40002
 //! recovery after the server changes its key.
 mod common;
 
-use paramcrypt::{
+use paramcrypt_core::{
     ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, KeyPair, Mode, Padding, PublicKey, Session,
 };
 use serde_json::{Value, json};
@@ -37,12 +37,12 @@ impl Device {
         .to_string()
     }
 
-    fn open_session(&self, params: &Value) -> paramcrypt::Result<Session> {
+    fn open_session(&self, params: &Value) -> paramcrypt_core::Result<Session> {
         let enc_key = params["encKey"].as_str().unwrap_or("");
         self.key.unwrap(enc_key.as_bytes(), Padding::Pkcs1v15)
     }
 
-    fn send_secret_data(&mut self, params: &Value) -> paramcrypt::Result<Value> {
+    fn send_secret_data(&mut self, params: &Value) -> paramcrypt_core::Result<Value> {
         let session = self.open_session(params)?;
         let mut secrets = Vec::new();
         for name in ["secretData1", "secretData2"] {
@@ -53,7 +53,7 @@ impl Device {
         Ok(json!([]))
     }
 
-    fn get_secret_data(&self, params: &Value) -> paramcrypt::Result<Value> {
+    fn get_secret_data(&self, params: &Value) -> paramcrypt_core::Result<Value> {
         let session = self.open_session(params)?;
         let value = session.encrypt(self.stored[0].1.as_bytes())?;
         Ok(json!([{ "secretData": value }]))

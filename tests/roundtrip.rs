@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use paramcrypt::{Error, KeyPair, Mode, Padding, PublicKey, Session};
+use paramcrypt_core::{Error, KeyPair, Mode, Padding, PublicKey, Session};
 
 const PADDINGS: [Padding; 3] = [Padding::Pkcs1v15, Padding::OaepSha1, Padding::OaepSha256];
 const MODES: [Mode; 2] = [Mode::KeyIv, Mode::PerMessageIv];
@@ -156,7 +156,7 @@ fn enc_key_plaintext_is_lower_case_key_colon_iv() {
     let enc_key = client.wrap(server.public_key(), Padding::Pkcs1v15).unwrap();
     let text = server
         .decrypt_enc_key_plaintext(
-            &mut paramcrypt::rng::OsRng,
+            &mut paramcrypt_core::rng::OsRng,
             &unb64(&enc_key),
             Padding::Pkcs1v15,
         )
@@ -172,7 +172,7 @@ fn enc_key_plaintext_is_lower_case_key_colon_iv() {
         .unwrap();
     let raw = server
         .decrypt_enc_key_plaintext(
-            &mut paramcrypt::rng::OsRng,
+            &mut paramcrypt_core::rng::OsRng,
             &unb64(&enc_key),
             Padding::OaepSha256,
         )

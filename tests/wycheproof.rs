@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use paramcrypt::{Error, KeyPair, Mode, Padding, Session};
+use paramcrypt_core::{Error, KeyPair, Mode, Padding, Session};
 use serde_json::Value;
 
 /// rsa 0.10.0's OAEP decoder does not check that the first octet of the
@@ -36,7 +36,7 @@ fn has_flag(test: &Value, flag: &str) -> bool {
 fn check_rsa_file(file: &str, padding: Padding) -> Counts {
     let doc = read_json(&format!("wycheproof/{file}"));
     let mut counts = Counts::default();
-    let mut rng = paramcrypt::rng::OsRng;
+    let mut rng = paramcrypt_core::rng::OsRng;
     for group in doc["testGroups"].as_array().unwrap() {
         let key =
             KeyPair::from_pkcs8_der(&hex(group["privateKeyPkcs8"].as_str().unwrap())).unwrap();

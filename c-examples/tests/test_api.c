@@ -72,7 +72,11 @@ static paramcrypt_keypair *load_key(const char *name) {
 }
 
 static void test_version_and_messages(void) {
-    const uint32_t codes[] = {0, 1, 2, 3, 100, 101, 102, 103, 900, 40002};
+    const paramcrypt_status codes[] = {
+        PARAMCRYPT_OK, PARAMCRYPT_ERR_NULL_ARGUMENT, PARAMCRYPT_ERR_INVALID_ARGUMENT,
+        PARAMCRYPT_ERR_BUFFER_TOO_SMALL, PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE,
+        PARAMCRYPT_ERR_INVALID_KEY, PARAMCRYPT_ERR_RNG, PARAMCRYPT_ERR_KEY_TOO_SMALL,
+        PARAMCRYPT_ERR_PANIC, PARAMCRYPT_ERR_ENCRYPTION_FAILED};
     size_t i;
     CHECK(strcmp(paramcrypt_version(), PARAMCRYPT_VERSION) == 0);
     CHECK(strcmp(paramcrypt_status_message(PARAMCRYPT_ERR_ENCRYPTION_FAILED),

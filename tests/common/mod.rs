@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use paramcrypt::KeyPair;
+use paramcrypt_core::KeyPair;
 
 pub fn data_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -73,7 +73,7 @@ impl std::fmt::Display for RngDown {
 
 impl std::error::Error for RngDown {}
 
-impl paramcrypt::TryRng for FailingRng {
+impl paramcrypt_core::TryRng for FailingRng {
     type Error = RngDown;
     fn try_next_u32(&mut self) -> Result<u32, RngDown> {
         Err(RngDown)
@@ -86,4 +86,4 @@ impl paramcrypt::TryRng for FailingRng {
     }
 }
 
-impl paramcrypt::TryCryptoRng for FailingRng {}
+impl paramcrypt_core::TryCryptoRng for FailingRng {}

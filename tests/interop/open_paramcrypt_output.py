@@ -2,7 +2,7 @@
 """Opens paramcrypt's encKeys and parameters with Python `cryptography`
 (OpenSSL), an independent implementation, and checks the exact wire format.
 
-    cargo run --example emit_interop -- tests/data/keys/rsa2048_public.pem \\
+    cargo run -p paramcrypt-core --example emit_interop -- tests/data/keys/rsa2048_public.pem \\
         | python3 tests/interop/open_paramcrypt_output.py tests/data/keys/rsa2048_pkcs8.pem
 
 Reads the JSON document from standard input. Exits non-zero on any mismatch.

@@ -1,14 +1,16 @@
-//! Key pairs and public keys.
+//! Key pairs (the server's): generation, import and export, and unwrapping
+//! a client's `encKey` into a session.
 
 use core::ffi::c_void;
 
-use super::boundary::{
+use paramcrypt_core::KeyPair;
+
+use crate::boundary::{
     borrow, copy_out, guard, guard_status, handle_slot, input, output, put, release,
 };
-use super::handles::{paramcrypt_keypair, paramcrypt_public_key};
-use super::rng::{FfiRng, paramcrypt_rng_callback};
-use super::status::paramcrypt_status;
-use crate::{KeyPair, PublicKey, Session};
+use crate::handles::{paramcrypt_keypair, paramcrypt_public_key, paramcrypt_session};
+use crate::rng::{FfiRng, paramcrypt_rng_callback};
+use crate::status::{padding_from_c, paramcrypt_status};
 
 unsafe fn generate(
     rng: &mut FfiRng,
@@ -161,158 +163,76 @@ pub unsafe extern "C" fn paramcrypt_keypair_free(keypair: *mut paramcrypt_keypai
     guard(|| unsafe { release(keypair) })
 }
 
-unsafe fn load_public(
-    data: *const u8,
-    len: usize,
-    out: *mut *mut paramcrypt_public_key,
-    parse: fn(&[u8]) -> Result<PublicKey, paramcrypt_status>,
+unsafe fn unwrap(
+    rng: &mut FfiRng,
+    keypair: *const paramcrypt_keypair,
+    enc_key: *const u8,
+    enc_key_len: usize,
+    padding: u32,
+    out: *mut *mut paramcrypt_session,
 ) -> Result<(), paramcrypt_status> {
     // SAFETY: forwarded from the exported function's contract.
-    let (data, slot) = unsafe { (input(data, len)?, handle_slot(out)?) };
-    put(slot, paramcrypt_public_key(parse(data)?));
+    let (keypair, enc_key, slot) = unsafe {
+        (
+            borrow(keypair)?,
+            input(enc_key, enc_key_len)?,
+            handle_slot(out)?,
+        )
+    };
+    let padding = padding_from_c(padding)?;
+    put(
+        slot,
+        paramcrypt_session(keypair.0.unwrap_with_rng(rng, enc_key, padding)?),
+    );
     Ok(())
 }
 
-fn utf8(data: &[u8]) -> Result<&str, paramcrypt_status> {
-    core::str::from_utf8(data).map_err(|_| paramcrypt_status::PARAMCRYPT_ERR_INVALID_KEY)
-}
-
-/// Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo;
-/// CR/LF line breaks tolerated) and stores a new handle in `*out`. Errors:
-/// `PARAMCRYPT_ERR_INVALID_KEY`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+/// Server side: unwraps a base64 `encKey` (CR/LF tolerated, no NUL needed)
+/// with the key pair under the server's configured `padding` (a
+/// `paramcrypt_padding` value; never try several), detecting the mode from
+/// the plaintext, and stores a new session handle in `*out`. Uses the OS RNG
+/// for RSA blinding.
+///
+/// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad `encKey`,
+/// whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
+/// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
+/// threads may unwrap with one key pair at once.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_from_base64(
-    text: *const u8,
-    text_len: usize,
-    out: *mut *mut paramcrypt_public_key,
+pub unsafe extern "C" fn paramcrypt_keypair_unwrap(
+    keypair: *const paramcrypt_keypair,
+    enc_key: *const u8,
+    enc_key_len: usize,
+    padding: u32,
+    out: *mut *mut paramcrypt_session,
 ) -> paramcrypt_status {
     // SAFETY: the caller upholds the module's pointer rules.
     guard_status(|| unsafe {
-        load_public(text, text_len, out, |d| {
-            Ok(PublicKey::from_base64(utf8(d)?)?)
-        })
+        unwrap(
+            &mut FfiRng::os(),
+            keypair,
+            enc_key,
+            enc_key_len,
+            padding,
+            out,
+        )
     })
 }
 
-/// Parses a PEM public key (`BEGIN PUBLIC KEY`); otherwise as
-/// `paramcrypt_public_key_from_base64`.
+/// Like `paramcrypt_keypair_unwrap`, with blinding randomness from
+/// `rng(user, buf, len)`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_from_pem(
-    pem: *const u8,
-    pem_len: usize,
-    out: *mut *mut paramcrypt_public_key,
+pub unsafe extern "C" fn paramcrypt_keypair_unwrap_with_rng(
+    keypair: *const paramcrypt_keypair,
+    enc_key: *const u8,
+    enc_key_len: usize,
+    padding: u32,
+    rng: paramcrypt_rng_callback,
+    user: *mut c_void,
+    out: *mut *mut paramcrypt_session,
 ) -> paramcrypt_status {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard_status(|| unsafe {
-        load_public(pem, pem_len, out, |d| Ok(PublicKey::from_pem(utf8(d)?)?))
+    guard_status(|| {
+        let mut rng = FfiRng::callback(rng, user)?;
+        // SAFETY: the caller upholds the module's pointer rules.
+        unsafe { unwrap(&mut rng, keypair, enc_key, enc_key_len, padding, out) }
     })
-}
-
-/// Parses a DER SubjectPublicKeyInfo; otherwise as
-/// `paramcrypt_public_key_from_base64`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_from_der(
-    der: *const u8,
-    der_len: usize,
-    out: *mut *mut paramcrypt_public_key,
-) -> paramcrypt_status {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard_status(|| unsafe { load_public(der, der_len, out, |d| Ok(PublicKey::from_der(d)?)) })
-}
-
-unsafe fn export_public(
-    public_key: *const paramcrypt_public_key,
-    out: *mut u8,
-    out_cap: usize,
-    out_len: *mut usize,
-    encode: fn(&PublicKey) -> crate::Result<alloc::vec::Vec<u8>>,
-) -> Result<(), paramcrypt_status> {
-    // SAFETY: forwarded from the exported function's contract.
-    let (public_key, (out, out_len)) =
-        unsafe { (borrow(public_key)?, output(out, out_cap, out_len)?) };
-    copy_out(&encode(&public_key.0)?, out, out_len)
-}
-
-/// Writes the `getPublicKey` value: standard base64 of the DER
-/// SubjectPublicKeyInfo, no line breaks, not NUL-terminated (392 bytes for
-/// 2048 bits). Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
-/// needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_to_base64(
-    public_key: *const paramcrypt_public_key,
-    out: *mut u8,
-    out_cap: usize,
-    out_len: *mut usize,
-) -> paramcrypt_status {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard_status(|| unsafe {
-        export_public(public_key, out, out_cap, out_len, |k| {
-            Ok(k.to_base64()?.into_bytes())
-        })
-    })
-}
-
-/// Writes the public key as PEM (`BEGIN PUBLIC KEY`, LF line endings, not
-/// NUL-terminated); otherwise as `paramcrypt_public_key_to_base64`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_to_pem(
-    public_key: *const paramcrypt_public_key,
-    out: *mut u8,
-    out_cap: usize,
-    out_len: *mut usize,
-) -> paramcrypt_status {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard_status(|| unsafe {
-        export_public(public_key, out, out_cap, out_len, |k| {
-            Ok(k.to_pem()?.into_bytes())
-        })
-    })
-}
-
-/// Writes the DER SubjectPublicKeyInfo; otherwise as
-/// `paramcrypt_public_key_to_base64`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_to_der(
-    public_key: *const paramcrypt_public_key,
-    out: *mut u8,
-    out_cap: usize,
-    out_len: *mut usize,
-) -> paramcrypt_status {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard_status(|| unsafe { export_public(public_key, out, out_cap, out_len, PublicKey::to_der) })
-}
-
-/// The modulus size of the public key in bits; 0 for NULL. Thread-safe.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_bits(
-    public_key: *const paramcrypt_public_key,
-) -> usize {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard(|| {
-        unsafe { borrow(public_key) }
-            .map(|k| k.0.bits())
-            .unwrap_or(0)
-    })
-}
-
-/// The exact length of an `encKey` wrapped for this public key (base64 of one
-/// RSA block: 344 bytes for 2048 bits); 0 for NULL. Thread-safe.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_wrapped_len(
-    public_key: *const paramcrypt_public_key,
-) -> usize {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard(|| {
-        unsafe { borrow(public_key) }
-            .map(|k| Session::wrapped_len(k.0.size()))
-            .unwrap_or(0)
-    })
-}
-
-/// Releases a public key. NULL is a no-op. The handle must not be in use by
-/// another thread, nor used again.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_free(public_key: *mut paramcrypt_public_key) {
-    // SAFETY: the caller hands back a handle it no longer uses.
-    guard(|| unsafe { release(public_key) })
 }

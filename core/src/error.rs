@@ -2,11 +2,7 @@
 
 use core::fmt;
 
-/// The JSON-RPC error code a server answers for every encryption failure.
-pub const ENCRYPTION_FAILED_CODE: u32 = 40002;
-
-/// The JSON-RPC error message that goes with [`ENCRYPTION_FAILED_CODE`].
-pub const ENCRYPTION_FAILED_MESSAGE: &str = "Encryption Failed";
+pub use crate::json_rpc::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE};
 
 /// Everything that can go wrong in paramcrypt.
 ///
@@ -42,22 +38,32 @@ impl Error {
     pub fn is_encryption_failure(&self) -> bool {
         matches!(self, Error::EncryptionFailed)
     }
+
+    /// A short English description without run-time detail: the text every
+    /// interface (the C library's `paramcrypt_status_message`, `Display`)
+    /// shows for this error. For [`Error::EncryptionFailed`] it is exactly
+    /// [`ENCRYPTION_FAILED_MESSAGE`].
+    pub const fn message(&self) -> &'static str {
+        match self {
+            Error::EncryptionFailed => ENCRYPTION_FAILED_MESSAGE,
+            Error::UnsupportedKeySize => {
+                "unsupported RSA key size (use 1024, 2048, 3072 or 4096 bits)"
+            }
+            Error::InvalidKey => "invalid or unsupported RSA key encoding",
+            Error::Rng => "random number generator failed",
+            Error::BufferTooSmall { .. } => "output buffer too small",
+            Error::KeyTooSmall => "public key too small for this padding and mode",
+        }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::EncryptionFailed => f.write_str(ENCRYPTION_FAILED_MESSAGE),
-            Error::UnsupportedKeySize => {
-                f.write_str("unsupported RSA key size (use 1024, 2048, 3072 or 4096 bits)")
-            }
-            Error::InvalidKey => f.write_str("invalid or unsupported RSA key encoding"),
-            Error::Rng => f.write_str("random number generator failed"),
-            Error::BufferTooSmall { needed } => {
-                write!(f, "output buffer too small ({needed} bytes needed)")
-            }
-            Error::KeyTooSmall => f.write_str("public key too small for this padding and mode"),
+        f.write_str(self.message())?;
+        if let Error::BufferTooSmall { needed } = self {
+            write!(f, " ({needed} bytes needed)")?;
         }
+        Ok(())
     }
 }
 

@@ -1,14 +1,17 @@
-//! Sessions (common keys): creation, wrap/unwrap, parameter encryption.
+//! Sessions (common keys): creation, wrapping into `encKey`, and secret
+//! parameter encryption and decryption. (A server gets its sessions from
+//! `paramcrypt_keypair_unwrap`, in keypair.rs.)
 
 use core::ffi::c_void;
 
-use super::boundary::{
+use paramcrypt_core::{Error, Session};
+
+use crate::boundary::{
     borrow, copy_out, guard, guard_status, handle_slot, input, output, put, release, report,
 };
-use super::handles::{paramcrypt_keypair, paramcrypt_public_key, paramcrypt_session};
-use super::rng::{FfiRng, paramcrypt_rng_callback};
-use super::status::{mode_from_c, mode_to_c, padding_from_c, paramcrypt_mode, paramcrypt_status};
-use crate::{Error, Session};
+use crate::handles::{paramcrypt_public_key, paramcrypt_session};
+use crate::rng::{FfiRng, paramcrypt_rng_callback};
+use crate::status::{mode_from_c, mode_to_c, padding_from_c, paramcrypt_mode, paramcrypt_status};
 
 unsafe fn new_session(
     rng: &mut FfiRng,
@@ -150,80 +153,6 @@ pub unsafe extern "C" fn paramcrypt_session_wrap_with_rng(
                 &mut rng, session, public_key, padding, out, out_cap, out_len,
             )
         }
-    })
-}
-
-unsafe fn unwrap(
-    rng: &mut FfiRng,
-    keypair: *const paramcrypt_keypair,
-    enc_key: *const u8,
-    enc_key_len: usize,
-    padding: u32,
-    out: *mut *mut paramcrypt_session,
-) -> Result<(), paramcrypt_status> {
-    // SAFETY: forwarded from the exported function's contract.
-    let (keypair, enc_key, slot) = unsafe {
-        (
-            borrow(keypair)?,
-            input(enc_key, enc_key_len)?,
-            handle_slot(out)?,
-        )
-    };
-    let padding = padding_from_c(padding)?;
-    put(
-        slot,
-        paramcrypt_session(keypair.0.unwrap_with_rng(rng, enc_key, padding)?),
-    );
-    Ok(())
-}
-
-/// Server side: unwraps a base64 `encKey` (CR/LF tolerated, no NUL needed)
-/// with the key pair under the server's configured `padding` (a
-/// `paramcrypt_padding` value; never try several), detecting the mode from
-/// the plaintext, and stores a new session handle in `*out`. Uses the OS RNG
-/// for RSA blinding.
-///
-/// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad `encKey`,
-/// whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
-/// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
-/// threads may unwrap with one key pair at once.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_keypair_unwrap(
-    keypair: *const paramcrypt_keypair,
-    enc_key: *const u8,
-    enc_key_len: usize,
-    padding: u32,
-    out: *mut *mut paramcrypt_session,
-) -> paramcrypt_status {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard_status(|| unsafe {
-        unwrap(
-            &mut FfiRng::os(),
-            keypair,
-            enc_key,
-            enc_key_len,
-            padding,
-            out,
-        )
-    })
-}
-
-/// Like `paramcrypt_keypair_unwrap`, with blinding randomness from
-/// `rng(user, buf, len)`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_keypair_unwrap_with_rng(
-    keypair: *const paramcrypt_keypair,
-    enc_key: *const u8,
-    enc_key_len: usize,
-    padding: u32,
-    rng: paramcrypt_rng_callback,
-    user: *mut c_void,
-    out: *mut *mut paramcrypt_session,
-) -> paramcrypt_status {
-    guard_status(|| {
-        let mut rng = FfiRng::callback(rng, user)?;
-        // SAFETY: the caller upholds the module's pointer rules.
-        unsafe { unwrap(&mut rng, keypair, enc_key, enc_key_len, padding, out) }
     })
 }
 

@@ -1,12 +1,12 @@
 //! Prints throughput figures for the operations a server and a client run.
 //!
-//!     cargo run --release --example bench
+//!     cargo run --release -p paramcrypt-bench
 //!
 //! Single-threaded; each figure is the median of five timed rounds.
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use paramcrypt::{KeyPair, Mode, Padding, Session};
+use paramcrypt_core::{KeyPair, Mode, Padding, Session};
 
 /// Runs `op` for about `budget` per round, five rounds; returns the median
 /// operations per second.
@@ -26,7 +26,7 @@ fn rate(budget: Duration, mut op: impl FnMut()) -> f64 {
     rates[2]
 }
 
-fn main() -> Result<(), paramcrypt::Error> {
+fn main() -> Result<(), paramcrypt_core::Error> {
     let budget = Duration::from_millis(300);
     println!("paramcrypt benchmarks (single thread, median of 5 rounds)\n");
     println!("| operation | rate |");

@@ -3,14 +3,14 @@
 //! implementation can check it opens them (tests/interop/open_paramcrypt_output.py
 //! does so with Python `cryptography`).
 //!
-//!     cargo run --example emit_interop -- tests/data/keys/rsa2048_public.pem
-//!     cargo run --example emit_interop -- --tsv tests/data/keys/rsa2048_public.pem
+//!     cargo run -p paramcrypt-core --example emit_interop -- tests/data/keys/rsa2048_public.pem
+//!     cargo run -p paramcrypt-core --example emit_interop -- --tsv tests/data/keys/rsa2048_public.pem
 //!
 //! `--tsv` prints one parameter per line instead, tab-separated (for the C
 //! tests): padding, mode, "-", "-", encKey, plaintext hex ("-" if empty), value.
 //!
 //! The plaintexts are fixed test strings, not secrets.
-use paramcrypt::{Mode, Padding, PublicKey, Session};
+use paramcrypt_core::{Mode, Padding, PublicKey, Session};
 use serde_json::json;
 
 const PLAINTEXTS: [&str; 5] = [
@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|text| {
                     Ok(json!({ "plaintext": text, "value": session.encrypt(text.as_bytes())? }))
                 })
-                .collect::<Result<_, paramcrypt::Error>>()?;
+                .collect::<Result<_, paramcrypt_core::Error>>()?;
             cases.push(json!({
                 "padding": padding_name,
                 "mode": mode_name,

@@ -2,11 +2,11 @@
 //! messages travel: getPublicKey, sendSecretData, getSecretData, and the
 //! 40002 recovery after the device restarts with a new key.
 //!
-//!     cargo run --release --example demo
+//!     cargo run --release -p paramcrypt-core --example demo
 //!
 //! Secret values are never printed: the wire carries only ciphertext, and the
 //! demo reports whether what arrived matches what was sent.
-use paramcrypt::{
+use paramcrypt_core::{
     ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, KeyPair, Mode, Padding, PublicKey, Session,
 };
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ struct Device {
 }
 
 impl Device {
-    fn new() -> paramcrypt::Result<Self> {
+    fn new() -> paramcrypt_core::Result<Self> {
         Ok(Device {
             key: KeyPair::generate(2048)?,
             secrets: Vec::new(),
@@ -47,7 +47,7 @@ impl Device {
         response
     }
 
-    fn send_secret_data(&mut self, params: &Value) -> paramcrypt::Result<Value> {
+    fn send_secret_data(&mut self, params: &Value) -> paramcrypt_core::Result<Value> {
         let session = self.key.unwrap(
             params["encKey"].as_str().unwrap_or("").as_bytes(),
             Padding::Pkcs1v15,
@@ -61,7 +61,7 @@ impl Device {
         Ok(json!([]))
     }
 
-    fn get_secret_data(&self, params: &Value) -> paramcrypt::Result<Value> {
+    fn get_secret_data(&self, params: &Value) -> paramcrypt_core::Result<Value> {
         let session = self.key.unwrap(
             params["encKey"].as_str().unwrap_or("").as_bytes(),
             Padding::Pkcs1v15,

@@ -2,8 +2,9 @@
 
 use core::ffi::c_char;
 
-use super::status::paramcrypt_status;
-use crate::Error;
+use paramcrypt_core::Error;
+
+use crate::status::paramcrypt_status;
 
 /// What an exported function returns if its body panicked.
 #[cfg_attr(not(feature = "std"), allow(dead_code))] // nothing unwinds without std
@@ -172,7 +173,7 @@ pub(crate) unsafe fn borrow<'a, T>(ptr: *const T) -> Result<&'a T, paramcrypt_st
 /// `ptr` must be NULL or a handle from this library that is not used again.
 pub(crate) unsafe fn release<T>(ptr: *mut T) {
     if !ptr.is_null() {
-        // SAFETY: the caller hands back ownership of a handle made by `store`.
+        // SAFETY: the caller hands back ownership of a handle made by `put`.
         drop(unsafe { alloc::boxed::Box::from_raw(ptr) });
     }
 }

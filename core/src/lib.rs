@@ -1,0 +1,73 @@
+//! # paramcrypt-core
+//!
+//! The Rust API of paramcrypt: parameter encryption for the JSON-RPC API of networked devices: the server
+//! publishes an RSA public key (`getPublicKey`), a client wraps a random
+//! AES-128 key and IV into `encKey`, and secret string parameters travel as
+//! base64 AES-128-CBC ciphertext. Every failure a peer can cause is the one
+//! [`Error::EncryptionFailed`] (JSON-RPC error 40002 "Encryption Failed").
+//!
+//! **Warning:** CBC without authentication protects against eavesdropping,
+//! not against tampering or impersonation. That is the protocol's design.
+//!
+//! ```
+//! use paramcrypt_core::{KeyPair, Mode, Padding, PublicKey, Session};
+//!
+//! # fn main() -> Result<(), paramcrypt_core::Error> {
+//! // Server, once: generate (or load) the key pair and publish the public key.
+//! # let server = KeyPair::from_pem(include_str!("../../tests/data/keys/rsa1024_pkcs8.pem"))?;
+//! # /*
+//! let server = KeyPair::generate(2048)?;
+//! # */
+//! let public_key_b64 = server.public_key().to_base64()?;
+//!
+//! // Client: make a common key, wrap it, encrypt a secret parameter.
+//! let client = Session::new(Mode::KeyIv)?;
+//! let enc_key = client.wrap(&PublicKey::from_base64(&public_key_b64)?, Padding::Pkcs1v15)?;
+//! let secret = client.encrypt("my password".as_bytes())?;
+//!
+//! // Server: unwrap encKey and decrypt the parameter.
+//! let session = server.unwrap(enc_key.as_bytes(), Padding::Pkcs1v15)?;
+//! assert_eq!(&session.decrypt(secret.as_bytes())?[..], b"my password");
+//!
+//! // Anything wrong is the one uniform failure, code 40002.
+//! let err = session.decrypt(b"AAAAAAAAAAAAAAAAAAAAAA==").unwrap_err();
+//! assert!(err.is_encryption_failure());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The core is `no_std` + `alloc`; the default `std` feature adds the OS RNG
+//! (the plain `generate`/`new`/`wrap`/`unwrap`/`encrypt` functions). Without
+//! it, use the `*_with_rng` forms with any `rand_core` [`TryCryptoRng`].
+//!
+//! Features: `std` (default) as above; `oaep` (default) adds the OAEP
+//! paddings; `hazmat` exposes raw RSA decryption and sessions from given
+//! keys, for test suites.
+//!
+//! This crate has no `unsafe` code and no C types. The C library
+//! (`libparamcrypt.a`/`libparamcrypt.so` with `include/paramcrypt.h`, and the
+//! firmware's allocator and panic hooks) is the `paramcrypt` crate at the
+//! root of the workspace, a thin C ABI over this one.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod enckey;
+mod error;
+mod json_rpc;
+mod keys;
+pub mod rng;
+mod secret_param;
+mod wire_base64;
+
+pub use enckey::{IV_LEN, KEY_IV_TEXT_LEN, KEY_LEN, Mode, Padding, Session};
+pub use error::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Result};
+pub use keys::{DEFAULT_KEY_BITS, KeyPair, LOADABLE_KEY_BITS, PublicKey, SUPPORTED_KEY_BITS};
+pub use rng::{TryCryptoRng, TryRng};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,236 @@
+//! The C vocabulary, defined once: the status codes with their messages, the
+//! padding and mode values, and the 40002 constants. The header, the message
+//! table and every conversion are derived from these definitions.
+
+use core::ffi::CStr;
+
+use paramcrypt_core::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Mode, Padding};
+
+/// The JSON-RPC error code of every encryption failure. In the header it is
+/// a `#define` written by build.rs from the same source.
+pub const PARAMCRYPT_ENCRYPTION_FAILED_CODE: u32 = ENCRYPTION_FAILED_CODE;
+
+/// The result of every fallible paramcrypt function.
+///
+/// 0 is success. 40002 is the one encryption failure, the JSON-RPC error a
+/// server answers ("Encryption Failed") for anything a peer can cause. Other
+/// values report local misuse. Numbers are grouped and never reused.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum paramcrypt_status {
+    /// Success.
+    PARAMCRYPT_OK = 0,
+    /// A required pointer argument was NULL.
+    PARAMCRYPT_ERR_NULL_ARGUMENT = 1,
+    /// An argument is out of range (an unknown padding or mode value, a
+    /// length above `PTRDIFF_MAX`).
+    PARAMCRYPT_ERR_INVALID_ARGUMENT = 2,
+    /// The output buffer is too small; `*out_len` holds the size needed.
+    PARAMCRYPT_ERR_BUFFER_TOO_SMALL = 3,
+    /// Key generation was asked for a size other than 1024, 2048, 3072 or 4096 bits.
+    PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE = 100,
+    /// A key could not be parsed or encoded (malformed, not RSA, or not 1024 to 4096 bits).
+    PARAMCRYPT_ERR_INVALID_KEY = 101,
+    /// The random number generator failed.
+    PARAMCRYPT_ERR_RNG = 102,
+    /// The public key is too small for the chosen padding and mode
+    /// (key:iv text under OAEP-SHA-256 needs more than 1024 bits).
+    PARAMCRYPT_ERR_KEY_TOO_SMALL = 103,
+    /// An internal error (a panic was caught at the boundary). Please report it.
+    PARAMCRYPT_ERR_PANIC = 900,
+    /// JSON-RPC 40002 "Encryption Failed": unwrapping or decrypting failed
+    /// (bad base64, wrong length, bad padding, wrong key, ...). Deliberately
+    /// carries no detail.
+    PARAMCRYPT_ERR_ENCRYPTION_FAILED = PARAMCRYPT_ENCRYPTION_FAILED_CODE,
+}
+
+/// A `&'static CStr` of a `&'static str` constant, made at compile time.
+macro_rules! c_str_of {
+    ($text:expr) => {{
+        const TEXT: &str = $text;
+        const BYTES: [u8; TEXT.len() + 1] = nul_terminated(TEXT);
+        match CStr::from_bytes_with_nul(&BYTES) {
+            Ok(text) => text,
+            Err(_) => panic!("a status message contains a NUL byte"),
+        }
+    }};
+}
+
+const fn nul_terminated<const N: usize>(text: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+}
+
+impl paramcrypt_status {
+    /// Every status, for converting numbers that come from C.
+    const ALL: [paramcrypt_status; 10] = [
+        Self::PARAMCRYPT_OK,
+        Self::PARAMCRYPT_ERR_NULL_ARGUMENT,
+        Self::PARAMCRYPT_ERR_INVALID_ARGUMENT,
+        Self::PARAMCRYPT_ERR_BUFFER_TOO_SMALL,
+        Self::PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE,
+        Self::PARAMCRYPT_ERR_INVALID_KEY,
+        Self::PARAMCRYPT_ERR_RNG,
+        Self::PARAMCRYPT_ERR_KEY_TOO_SMALL,
+        Self::PARAMCRYPT_ERR_PANIC,
+        Self::PARAMCRYPT_ERR_ENCRYPTION_FAILED,
+    ];
+
+    /// The status with this number, if there is one (values from C are
+    /// checked, never transmuted).
+    pub(crate) fn from_u32(value: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| *status as u32 == value)
+    }
+
+    /// The status's English description. Statuses that report a core error
+    /// use that error's message; the others are C-only.
+    pub(crate) const fn message(self) -> &'static CStr {
+        match self {
+            Self::PARAMCRYPT_OK => c"OK",
+            Self::PARAMCRYPT_ERR_NULL_ARGUMENT => c"a required pointer argument was NULL",
+            Self::PARAMCRYPT_ERR_INVALID_ARGUMENT => c"an argument is out of range",
+            Self::PARAMCRYPT_ERR_BUFFER_TOO_SMALL => {
+                c"output buffer too small (*out_len holds the size needed)"
+            }
+            Self::PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE => {
+                c_str_of!(Error::UnsupportedKeySize.message())
+            }
+            Self::PARAMCRYPT_ERR_INVALID_KEY => c_str_of!(Error::InvalidKey.message()),
+            Self::PARAMCRYPT_ERR_RNG => c_str_of!(Error::Rng.message()),
+            Self::PARAMCRYPT_ERR_KEY_TOO_SMALL => c_str_of!(Error::KeyTooSmall.message()),
+            Self::PARAMCRYPT_ERR_PANIC => c"internal error (panic)",
+            Self::PARAMCRYPT_ERR_ENCRYPTION_FAILED => {
+                c_str_of!(ENCRYPTION_FAILED_MESSAGE)
+            }
+        }
+    }
+}
+
+impl From<Error> for paramcrypt_status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::EncryptionFailed => paramcrypt_status::PARAMCRYPT_ERR_ENCRYPTION_FAILED,
+            Error::UnsupportedKeySize => paramcrypt_status::PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE,
+            Error::InvalidKey => paramcrypt_status::PARAMCRYPT_ERR_INVALID_KEY,
+            Error::Rng => paramcrypt_status::PARAMCRYPT_ERR_RNG,
+            Error::KeyTooSmall => paramcrypt_status::PARAMCRYPT_ERR_KEY_TOO_SMALL,
+            Error::BufferTooSmall { .. } => paramcrypt_status::PARAMCRYPT_ERR_BUFFER_TOO_SMALL,
+            // `Error` is non-exhaustive; a new variant needs its own status.
+            _ => paramcrypt_status::PARAMCRYPT_ERR_PANIC,
+        }
+    }
+}
+
+/// The RSA scheme that wraps the common key into `encKey`. A server uses one,
+/// fixed by configuration; it never tries several.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum paramcrypt_padding {
+    /// RSAES-PKCS1-v1_5, what deployed devices use. The default.
+    PARAMCRYPT_PADDING_PKCS1V15 = 0,
+    /// RSAES-OAEP with SHA-1 and MGF1-SHA-1 (Java's `OAEPWithSHA-1AndMGF1Padding`).
+    /// Builds without OAEP (firmware) refuse the OAEP values with
+    /// `PARAMCRYPT_ERR_INVALID_ARGUMENT`.
+    PARAMCRYPT_PADDING_OAEP_SHA1 = 1,
+    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256.
+    PARAMCRYPT_PADDING_OAEP_SHA256 = 2,
+}
+
+/// How the IV of secret parameters is chosen.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum paramcrypt_mode {
+    /// encKey carries `hex(key):hex(iv)`; every parameter uses that IV. The default.
+    PARAMCRYPT_MODE_KEY_IV = 0,
+    /// encKey carries the raw 16-byte key; every parameter is base64(IV || ciphertext).
+    PARAMCRYPT_MODE_PER_MESSAGE_IV = 1,
+}
+
+/// The core padding of a `paramcrypt_padding` value from C.
+pub(crate) fn padding_from_c(value: u32) -> Result<Padding, paramcrypt_status> {
+    use paramcrypt_padding as C;
+    const PKCS1V15: u32 = C::PARAMCRYPT_PADDING_PKCS1V15 as u32;
+    #[cfg(feature = "oaep")]
+    const OAEP_SHA1: u32 = C::PARAMCRYPT_PADDING_OAEP_SHA1 as u32;
+    #[cfg(feature = "oaep")]
+    const OAEP_SHA256: u32 = C::PARAMCRYPT_PADDING_OAEP_SHA256 as u32;
+    match value {
+        PKCS1V15 => Ok(Padding::Pkcs1v15),
+        #[cfg(feature = "oaep")]
+        OAEP_SHA1 => Ok(Padding::OaepSha1),
+        #[cfg(feature = "oaep")]
+        OAEP_SHA256 => Ok(Padding::OaepSha256),
+        _ => Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT),
+    }
+}
+
+/// The core mode of a `paramcrypt_mode` value from C.
+pub(crate) fn mode_from_c(value: u32) -> Result<Mode, paramcrypt_status> {
+    [Mode::KeyIv, Mode::PerMessageIv]
+        .into_iter()
+        .find(|mode| mode_to_c(*mode) as u32 == value)
+        .ok_or(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT)
+}
+
+/// The C value of a core mode.
+pub(crate) fn mode_to_c(mode: Mode) -> paramcrypt_mode {
+    match mode {
+        Mode::KeyIv => paramcrypt_mode::PARAMCRYPT_MODE_KEY_IV,
+        Mode::PerMessageIv => paramcrypt_mode::PARAMCRYPT_MODE_PER_MESSAGE_IV,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_from_c_map_back_to_their_status() {
+        for status in paramcrypt_status::ALL {
+            assert_eq!(paramcrypt_status::from_u32(status as u32), Some(status));
+        }
+        for unknown in [4, 99, 104, 899, 901, 40001, 40003, u32::MAX] {
+            assert_eq!(paramcrypt_status::from_u32(unknown), None);
+        }
+    }
+
+    #[test]
+    fn messages_come_from_the_core_where_the_core_has_one() {
+        assert_eq!(
+            paramcrypt_status::PARAMCRYPT_ERR_ENCRYPTION_FAILED.message(),
+            c"Encryption Failed"
+        );
+        for error in [
+            Error::UnsupportedKeySize,
+            Error::InvalidKey,
+            Error::Rng,
+            Error::KeyTooSmall,
+            Error::EncryptionFailed,
+        ] {
+            let status = paramcrypt_status::from(error);
+            assert_eq!(status.message().to_str(), Ok(error.message()));
+        }
+    }
+
+    #[test]
+    fn padding_and_mode_values_round_trip() {
+        assert_eq!(padding_from_c(0), Ok(Padding::Pkcs1v15));
+        assert_eq!(
+            padding_from_c(3),
+            Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT)
+        );
+        for mode in [Mode::KeyIv, Mode::PerMessageIv] {
+            assert_eq!(mode_from_c(mode_to_c(mode) as u32), Ok(mode));
+        }
+        assert_eq!(
+            mode_from_c(2),
+            Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT)
+        );
+    }
+}
