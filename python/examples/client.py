@@ -14,7 +14,7 @@ import json
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 from paramcrypt import (  # noqa: E402
@@ -38,64 +38,71 @@ class Client:
         self.url = url.rstrip("/")
         self.mode = mode
         self.padding = padding
-        self.session: Optional[Session] = None
-        self.enc_key: Optional[str] = None
+        self.session: Session | None = None
+        self.enc_key: str | None = None
         self.initializations = 0
         self.encryption_failures = 0
         self._id = 0
 
-    def rpc(self, service: str, method: str, params: list) -> dict:
+    def rpc(self, service: str, method: str, params: list[Any]) -> dict[str, Any]:
         self._id += 1
         body = json.dumps({"method": method, "params": params, "id": self._id, "version": "1.0"}).encode()
         request = urllib.request.Request(f"{self.url}/sony/{service}", data=body,
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+            reply: dict[str, Any] = json.loads(response.read())
+            return reply
 
-    def initialize(self) -> None:
+    def initialize(self) -> Session:
         """Fetches the device's public key and makes a fresh common key."""
         reply = self.rpc("encryption", "getPublicKey", [])
         public_key = PublicKey.from_base64(reply["result"][0]["publicKey"])
-        if self.session is not None:
-            self.session.close()
+        self.forget_session()
         self.session = Session.new(self.mode)
         self.enc_key = self.session.wrap(public_key, self.padding)
         self.initializations += 1
+        return self.session
 
-    def _call_with_secrets(self, method: str, make_params) -> dict:
-        """Calls `method`; on 40002 starts over once and retries."""
+    def forget_session(self) -> None:
+        """Drops the common key (wiping it); the next call starts over."""
+        if self.session is not None:
+            self.session.close()
+        self.session = None
+
+    def _call_with_secrets(
+        self, method: str, make_params: Callable[[Session], dict[str, Any]]
+    ) -> tuple[dict[str, Any], Session]:
+        """Calls `method`; on 40002 starts over once and retries. Returns the
+        reply and the session it was made with."""
         for attempt in range(2):
-            if self.session is None:
-                self.initialize()
-            reply = self.rpc("demo", method, [make_params()])
+            session = self.session or self.initialize()
+            reply = self.rpc("demo", method, [make_params(session)])
             error = reply.get("error")
             if error is None:
-                return reply
+                return reply, session
             if error[0] == ENCRYPTION_FAILED_CODE and attempt == 0:
                 self.encryption_failures += 1
-                self.session.close()
-                self.session = None
+                self.forget_session()
                 continue
             raise DeviceError(f"{method}: {error}")
         raise AssertionError("unreachable")
 
     def send_secrets(self, secret1: str, secret2: str) -> None:
-        self._call_with_secrets("sendSecretData", lambda: {
-            "secretData1": self.session.encrypt(secret1),
-            "secretData2": self.session.encrypt(secret2),
+        self._call_with_secrets("sendSecretData", lambda session: {
+            "secretData1": session.encrypt(secret1),
+            "secretData2": session.encrypt(secret2),
             "encKey": self.enc_key,
         })
 
     def get_secret(self) -> bytes:
-        for attempt in range(2):
-            reply = self._call_with_secrets("getSecretData", lambda: {"encKey": self.enc_key})
+        for _attempt in range(2):
+            reply, session = self._call_with_secrets("getSecretData", lambda session: {"encKey": self.enc_key})
             try:
-                return self.session.decrypt(reply["result"][0]["secretData"])
+                return session.decrypt(reply["result"][0]["secretData"])
             except EncryptionFailed:
                 # A stale encKey can, rarely, unwrap to a key we do not hold
                 # (implicit rejection): treat it like 40002 and start over.
-                self.session.close()
-                self.session = None
+                self.forget_session()
         raise DeviceError("getSecretData: reply could not be decrypted")
 
 

@@ -16,16 +16,17 @@ mode 0600, and reloaded on restart. Secrets are never logged.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-from paramcrypt import EncryptionFailed, KeyPair, Padding  # noqa: E402
+from paramcrypt import EncryptionFailed, KeyPair, Padding, Session  # noqa: E402
 
 # Error codes of the device API.
 ILLEGAL_ARGUMENT = (3, "Illegal Argument")
@@ -62,7 +63,7 @@ class Device:
         self._lock = threading.Lock()
         self._secrets: dict[str, bytes] = {}
 
-    def call(self, service: str, method: str, params: list) -> list:
+    def call(self, service: str, method: str, params: list[Any]) -> list[Any]:
         handler = {
             ("encryption", "getPublicKey"): self.get_public_key,
             ("demo", "sendSecretData"): self.send_secret_data,
@@ -74,26 +75,26 @@ class Device:
             raise RpcError(ILLEGAL_ARGUMENT)
         return handler(params[0] if params else {})
 
-    def get_public_key(self, params: dict) -> list:
+    def get_public_key(self, params: dict[str, Any]) -> list[Any]:
         return [{"publicKey": self.public_key_b64}]
 
-    def _session(self, params: dict):
+    def _session(self, params: dict[str, Any]) -> Session:
         enc_key = params.get("encKey")
         if not isinstance(enc_key, str):
             raise RpcError(ILLEGAL_ARGUMENT)
         return self.key.unwrap(enc_key, self.padding)
 
-    def send_secret_data(self, params: dict) -> list:
+    def send_secret_data(self, params: dict[str, Any]) -> list[Any]:
         names = [name for name in ("secretData1", "secretData2") if name in params]
         if not names or not all(isinstance(params[n], str) for n in names):
             raise RpcError(ILLEGAL_ARGUMENT)
         with self._session(params) as session:
-            secrets = {name: session.decrypt(params[name]) for name in names}
+            secrets: dict[str, bytes] = {name: session.decrypt(params[name]) for name in names}
         with self._lock:
             self._secrets = secrets
         return []
 
-    def get_secret_data(self, params: dict) -> list:
+    def get_secret_data(self, params: dict[str, Any]) -> list[Any]:
         with self._lock:
             secret = self._secrets.get("secretData1", b"")
         with self._session(params) as session:
@@ -127,7 +128,7 @@ def make_handler(device: Device) -> type:
             except RpcError as err:
                 self._send(200, {"error": list(err.error), "id": request_id})
 
-        def _send(self, code: int, body: dict) -> None:
+        def _send(self, code: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
@@ -142,7 +143,7 @@ def make_handler(device: Device) -> type:
     return Handler
 
 
-def serve(port: int, key_file: Path, ready: Optional[threading.Event] = None) -> None:
+def serve(port: int, key_file: Path, ready: threading.Event | None = None) -> None:
     key, created = load_or_create_key(key_file)
     print(f"server: {'generated a new' if created else 'loaded the'} {key.bits}-bit key "
           f"{'into' if created else 'from'} {key_file}", flush=True)
@@ -159,10 +160,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--key-file", type=Path, default=Path("server-key.pem"), help="PEM key file")
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(args.port, args.key_file)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

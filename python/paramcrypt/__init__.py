@@ -20,10 +20,12 @@ from ._errors import (
     Status,
     UnsupportedKeySize,
 )
-from ._ffi import LibraryNotFound, library_path
+from ._ffi import LibraryNotFound, library_path, status_message
 
-ENCRYPTION_FAILED_CODE = 40002
-ENCRYPTION_FAILED_MESSAGE = "Encryption Failed"
+ENCRYPTION_FAILED_CODE: int = int(Status.ENCRYPTION_FAILED)
+"""The JSON-RPC error code of every encryption failure (40002)."""
+ENCRYPTION_FAILED_MESSAGE: str = status_message(Status.ENCRYPTION_FAILED).decode("utf-8")
+"""The JSON-RPC error message of every encryption failure, from the library."""
 
 __version__ = "0.1.0"
 
@@ -32,7 +34,8 @@ def library_version() -> str:
     """The version of the loaded libparamcrypt."""
     from . import _ffi
 
-    return _ffi.version().decode("ascii")
+    version: bytes = _ffi.version()
+    return version.decode("ascii")
 
 
 __all__ = [

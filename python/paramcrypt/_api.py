@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import enum
-from typing import Callable, Optional, Union
+from typing import Any, Callable, TypeVar, Union
 
 from . import _ffi
 from ._errors import BufferTooSmall
 
 BytesLike = Union[bytes, bytearray, memoryview]
+T = TypeVar("T")
+H = TypeVar("H", bound="_Handle")
 
 
 class Padding(enum.IntEnum):
@@ -33,7 +36,7 @@ class Mode(enum.IntEnum):
     """encKey carries the raw key; every parameter is base64(IV || ciphertext)."""
 
 
-def _as_bytes(value: Union[str, BytesLike], what: str) -> bytes:
+def _as_bytes(value: str | BytesLike, what: str) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8")
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -47,12 +50,12 @@ def _only_bytes(value: BytesLike, what: str) -> bytes:
     raise TypeError(f"{what} must be bytes, not {type(value).__name__}")
 
 
-def _in(data: bytes) -> "ctypes.Array[ctypes.c_uint8]":
+def _in(data: bytes) -> ctypes.Array[ctypes.c_uint8]:
     """A C input buffer holding `data` (never NULL, even when empty)."""
     return (ctypes.c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0")
 
 
-def _with_secret_input(data: bytes, call: Callable[["ctypes.Array[ctypes.c_uint8]"], object]):
+def _with_secret_input(data: bytes, call: Callable[[ctypes.Array[ctypes.c_uint8]], T]) -> T:
     """Runs `call` with a C copy of secret `data`, wiping the copy afterwards."""
     buf = _in(data)
     try:
@@ -94,11 +97,11 @@ class _Handle:
     """Owns one C handle; released by close(), the context manager, or on
     garbage collection. Do not close a handle another thread is using."""
 
-    _free: Callable[[Optional[int]], None]
+    _free: Callable[[ctypes.c_void_p], None]
     _kind = "handle"
 
     def __init__(self, ptr: ctypes.c_void_p) -> None:
-        self._ptr: Optional[ctypes.c_void_p] = ptr
+        self._ptr: ctypes.c_void_p | None = ptr
 
     def _c(self) -> ctypes.c_void_p:
         """The C handle, for passing to the library."""
@@ -117,20 +120,20 @@ class _Handle:
         if ptr is not None:
             type(self)._free(ptr)
 
-    def __enter__(self):
+    def __enter__(self: H) -> H:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        # At interpreter shutdown the library may already be gone.
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:  # interpreter shutdown: the library may be gone
-            pass
 
 
-def _new_handle(create: Callable[[ctypes.c_void_p], int]) -> ctypes.c_void_p:
+def _new_handle(create: Callable[[Any], int]) -> ctypes.c_void_p:
+    """A new handle from `create(&out)`."""
     out = ctypes.c_void_p()
     create(ctypes.byref(out))
     return out
@@ -143,19 +146,19 @@ class PublicKey(_Handle):
     _kind = "PublicKey"
 
     @classmethod
-    def from_base64(cls, text: Union[str, BytesLike]) -> "PublicKey":
+    def from_base64(cls, text: str | BytesLike) -> PublicKey:
         """Parses the getPublicKey value (base64 DER SubjectPublicKeyInfo)."""
         data = _as_bytes(text, "text")
         return cls(_new_handle(lambda out: _ffi.public_key_from_base64(_in(data), len(data), out)))
 
     @classmethod
-    def from_pem(cls, pem: Union[str, BytesLike]) -> "PublicKey":
+    def from_pem(cls, pem: str | BytesLike) -> PublicKey:
         """Parses a PEM public key (BEGIN PUBLIC KEY)."""
         data = _as_bytes(pem, "pem")
         return cls(_new_handle(lambda out: _ffi.public_key_from_pem(_in(data), len(data), out)))
 
     @classmethod
-    def from_der(cls, der: BytesLike) -> "PublicKey":
+    def from_der(cls, der: BytesLike) -> PublicKey:
         """Parses a DER SubjectPublicKeyInfo."""
         data = _only_bytes(der, "der")
         return cls(_new_handle(lambda out: _ffi.public_key_from_der(_in(data), len(data), out)))
@@ -175,12 +178,12 @@ class PublicKey(_Handle):
     @property
     def bits(self) -> int:
         """The modulus size in bits."""
-        return _ffi.public_key_bits(self._c())
+        return int(_ffi.public_key_bits(self._c()))
 
     @property
     def wrapped_len(self) -> int:
         """The length of an encKey wrapped for this key."""
-        return _ffi.public_key_wrapped_len(self._c())
+        return int(_ffi.public_key_wrapped_len(self._c()))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PublicKey) and self.to_der() == other.to_der()
@@ -200,7 +203,7 @@ class Session(_Handle):
     _kind = "Session"
 
     @classmethod
-    def new(cls, mode: Mode = Mode.KEY_IV) -> "Session":
+    def new(cls, mode: Mode = Mode.KEY_IV) -> Session:
         """Client side: a fresh random key and IV from the OS RNG."""
         mode_value = _as_enum(Mode, mode, "mode")
         return cls(_new_handle(lambda out: _ffi.session_new(mode_value, out)))
@@ -218,17 +221,22 @@ class Session(_Handle):
             raise TypeError(f"public_key must be a PublicKey, not {type(public_key).__name__}")
         padding_value = _as_enum(Padding, padding, "padding")
         size = public_key.wrapped_len
-        return _output(lambda *out: _ffi.session_wrap(self._c(), public_key._c(), padding_value, *out), size).decode("ascii")
+        return _output(
+            lambda *out: _ffi.session_wrap(self._c(), public_key._c(), padding_value, *out), size
+        ).decode("ascii")
 
-    def encrypt(self, plaintext: Union[str, BytesLike]) -> str:
+    def encrypt(self, plaintext: str | BytesLike) -> str:
         """Encrypts a secret parameter (str as UTF-8, or bytes) to its base64
         wire value."""
         data = _as_bytes(plaintext, "plaintext")
-        size = _ffi.encrypted_len(self.mode, len(data))
-        return _with_secret_input(data, lambda buf: _output(
-            lambda *out: _ffi.session_encrypt(self._c(), buf, len(data), *out), size)).decode("ascii")
+        size = int(_ffi.encrypted_len(self.mode, len(data)))
 
-    def decrypt(self, value: Union[str, BytesLike]) -> bytes:
+        def encrypt_from(buf: ctypes.Array[ctypes.c_uint8]) -> bytes:
+            return _output(lambda *out: _ffi.session_encrypt(self._c(), buf, len(data), *out), size)
+
+        return _with_secret_input(data, encrypt_from).decode("ascii")
+
+    def decrypt(self, value: str | BytesLike) -> bytes:
         """Decrypts a secret parameter's base64 wire value. Raises
         EncryptionFailed for anything wrong with it."""
         data = _as_bytes(value, "value")
@@ -247,7 +255,7 @@ class KeyPair(_Handle):
     _kind = "KeyPair"
 
     @classmethod
-    def generate(cls, bits: int = 2048) -> "KeyPair":
+    def generate(cls, bits: int = 2048) -> KeyPair:
         """Generates a key pair of 1024, 2048, 3072 or 4096 bits (OS RNG).
         Slow on small CPUs: generate once, store with to_pem()."""
         if isinstance(bits, bool) or not isinstance(bits, int):
@@ -257,7 +265,7 @@ class KeyPair(_Handle):
         return cls(_new_handle(lambda out: _ffi.keypair_generate(bits, out)))
 
     @classmethod
-    def from_pem(cls, pem: Union[str, BytesLike]) -> "KeyPair":
+    def from_pem(cls, pem: str | BytesLike) -> KeyPair:
         """Loads a PKCS#8 (BEGIN PRIVATE KEY) or PKCS#1 (BEGIN RSA PRIVATE
         KEY) PEM private key."""
         data = _as_bytes(pem, "pem")
@@ -265,7 +273,7 @@ class KeyPair(_Handle):
             lambda out: _ffi.keypair_from_pem(buf, len(data), out))))
 
     @classmethod
-    def from_der(cls, der: BytesLike) -> "KeyPair":
+    def from_der(cls, der: BytesLike) -> KeyPair:
         """Loads an unencrypted PKCS#8 DER private key."""
         data = _only_bytes(der, "der")
         return cls(_with_secret_input(data, lambda buf: _new_handle(
@@ -282,7 +290,7 @@ class KeyPair(_Handle):
     @property
     def bits(self) -> int:
         """The modulus size in bits."""
-        return _ffi.keypair_bits(self._c())
+        return int(_ffi.keypair_bits(self._c()))
 
     def public_key(self) -> PublicKey:
         """The public half."""
@@ -293,12 +301,14 @@ class KeyPair(_Handle):
         with self.public_key() as public_key:
             return public_key.to_base64()
 
-    def unwrap(self, enc_key: Union[str, BytesLike], padding: Padding = Padding.PKCS1V15) -> Session:
+    def unwrap(self, enc_key: str | BytesLike, padding: Padding = Padding.PKCS1V15) -> Session:
         """Server side: the client's session from its encKey. `padding` is the
         server's configured scheme. Raises EncryptionFailed for any bad encKey."""
         data = _as_bytes(enc_key, "enc_key")
         padding_value = _as_enum(Padding, padding, "padding")
-        return Session(_new_handle(lambda out: _ffi.keypair_unwrap(self._c(), _in(data), len(data), padding_value, out)))
+        return Session(
+            _new_handle(lambda out: _ffi.keypair_unwrap(self._c(), _in(data), len(data), padding_value, out))
+        )
 
     def __repr__(self) -> str:
         return f"<KeyPair {self.bits} bits>" if self._ptr is not None else "<KeyPair closed>"

@@ -1,4 +1,6 @@
-"""Status codes and the exceptions they become, in one place."""
+"""Status codes and the exceptions they become, in one place. Imports no
+other module of the package (the messages come from the library, through
+`_ffi`, which calls `error_for`)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import enum
 
 
 class Status(enum.IntEnum):
-    """paramcrypt_status values (include/paramcrypt.h)."""
+    """paramcrypt_status values. They mirror include/paramcrypt.h, which
+    tests/test_header.py checks them against."""
 
     OK = 0
     NULL_ARGUMENT = 1
@@ -56,11 +59,11 @@ class RngError(ParamcryptError):
 
 
 class BufferTooSmall(ParamcryptError):
-    """Internal: an output buffer was too small (the bindings size buffers
-    exactly, so this escaping to a caller is a bug)."""
+    """Internal: an output buffer was too small. The bindings size every
+    buffer with a size query first, so this escaping to a caller is a bug."""
 
 
-_EXCEPTIONS = {
+_EXCEPTIONS: dict[int, type[ParamcryptError]] = {
     Status.ENCRYPTION_FAILED: EncryptionFailed,
     Status.INVALID_KEY: InvalidKey,
     Status.UNSUPPORTED_KEY_SIZE: UnsupportedKeySize,
@@ -70,11 +73,6 @@ _EXCEPTIONS = {
 }
 
 
-def raise_for_status(status: int) -> None:
-    """Raises the exception for a non-zero status."""
-    if status == Status.OK:
-        return
-    from . import _ffi
-
-    message = _ffi.status_message(status).decode("utf-8")
-    raise _EXCEPTIONS.get(status, ParamcryptError)(message, int(status))
+def error_for(status: int, message: str) -> ParamcryptError:
+    """The exception for a non-zero status and its library message."""
+    return _EXCEPTIONS.get(status, ParamcryptError)(message, int(status))

@@ -1,6 +1,8 @@
 """Loading libparamcrypt and declaring its functions: the only module that
 touches ctypes declarations. Every function is declared through `_declare`,
-so none relies on ctypes' default `int` return type."""
+so none relies on ctypes' default `int` return type, and every declaration
+is recorded in `DECLARED`, which tests/test_header.py checks against
+include/paramcrypt.h."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import ctypes
 import ctypes.util
 import os
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
+
+from ._errors import Status, error_for
 
 ENV_VAR = "PARAMCRYPT_LIB"
 _REPO_LIB = Path(__file__).resolve().parents[2] / "target" / "release" / "libparamcrypt.so"
@@ -61,26 +65,30 @@ lib = _load()
 library_path: str = lib._name
 
 
-def _declare(name: str, argtypes: list, restype: Any, errcheck: Optional[Callable] = None) -> Callable:
+# name -> (argtypes, restype) of every declared function.
+DECLARED: dict[str, tuple[list[Any], Any]] = {}
+
+
+def _declare(name: str, argtypes: list[Any], restype: Any, errcheck: Callable[..., Any] | None = None) -> Any:
     fn = getattr(lib, name)
     fn.argtypes = argtypes
     fn.restype = restype
     if errcheck is not None:
         fn.errcheck = errcheck
+    DECLARED[name] = (argtypes, restype)
     return fn
 
 
-def _status_errcheck(result: int, func: Any, args: tuple) -> int:
-    # Imported late: _errors imports this module for status_message.
-    from ._errors import raise_for_status
-
-    raise_for_status(result)
+def _status_errcheck(result: int, func: Any, args: tuple[Any, ...]) -> int:
+    if result != Status.OK:
+        raise error_for(result, status_message(result).decode("utf-8"))
     return result
 
 
-def _status_fn(name: str, argtypes: list) -> Callable:
-    """A function returning paramcrypt_status, raising on failure except for
-    BUFFER_TOO_SMALL, which the output helpers handle."""
+def _status_fn(name: str, argtypes: list[Any]) -> Any:
+    """A function returning paramcrypt_status that raises the matching
+    exception for every status but OK, BUFFER_TOO_SMALL included (the size
+    queries of _api catch that one)."""
     return _declare(name, argtypes, c_uint32, _status_errcheck)
 
 
@@ -98,6 +106,10 @@ keypair_to_pkcs8_der = _status_fn("paramcrypt_keypair_to_pkcs8_der", [c_void_p, 
 keypair_bits = _declare("paramcrypt_keypair_bits", [c_void_p], c_size_t)
 keypair_public_key = _status_fn("paramcrypt_keypair_public_key", [c_void_p, c_void_pp])
 keypair_unwrap = _status_fn("paramcrypt_keypair_unwrap", [c_void_p, c_uint8_p, c_size_t, c_uint32, c_void_pp])
+keypair_unwrap_with_rng = _status_fn(
+    "paramcrypt_keypair_unwrap_with_rng",
+    [c_void_p, c_uint8_p, c_size_t, c_uint32, RNG_CALLBACK, c_void_p, c_void_pp],
+)
 keypair_free = _declare("paramcrypt_keypair_free", [c_void_p], None)
 
 public_key_from_base64 = _status_fn("paramcrypt_public_key_from_base64", [c_uint8_p, c_size_t, c_void_pp])
@@ -111,12 +123,21 @@ public_key_wrapped_len = _declare("paramcrypt_public_key_wrapped_len", [c_void_p
 public_key_free = _declare("paramcrypt_public_key_free", [c_void_p], None)
 
 session_new = _status_fn("paramcrypt_session_new", [c_uint32, c_void_pp])
+session_new_with_rng = _status_fn("paramcrypt_session_new_with_rng", [c_uint32, RNG_CALLBACK, c_void_p, c_void_pp])
 session_mode = _status_fn("paramcrypt_session_mode", [c_void_p, c_uint32_p])
 session_wrap = _status_fn(
     "paramcrypt_session_wrap", [c_void_p, c_void_p, c_uint32, c_uint8_p, c_size_t, c_size_t_p]
 )
+session_wrap_with_rng = _status_fn(
+    "paramcrypt_session_wrap_with_rng",
+    [c_void_p, c_void_p, c_uint32, RNG_CALLBACK, c_void_p, c_uint8_p, c_size_t, c_size_t_p],
+)
 session_encrypt = _status_fn(
     "paramcrypt_session_encrypt", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p]
+)
+session_encrypt_with_rng = _status_fn(
+    "paramcrypt_session_encrypt_with_rng",
+    [c_void_p, c_uint8_p, c_size_t, RNG_CALLBACK, c_void_p, c_uint8_p, c_size_t, c_size_t_p],
 )
 session_decrypt = _status_fn(
     "paramcrypt_session_decrypt", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p]

@@ -1,5 +1,10 @@
 """Every error path raises the right exception."""
+
+from __future__ import annotations
+
 import base64
+from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -18,9 +23,10 @@ from paramcrypt import (
 )
 
 
-def test_encryption_failed_carries_code_40002():
+def test_encryption_failed_carries_code_40002() -> None:
     err = EncryptionFailed()
-    assert err.code == 40002 == Status.ENCRYPTION_FAILED
+    assert err.code == 40002
+    assert err.code == Status.ENCRYPTION_FAILED
     assert str(err) == "Encryption Failed"
     assert isinstance(err, ParamcryptError)
 
@@ -29,13 +35,13 @@ def test_encryption_failed_carries_code_40002():
     "enc_key",
     ["", " ", "!!!!", "AAAA", "hCkxUu4W", base64.b64encode(b"\0" * 256).decode(), "é" * 10, b"\xff\xfe", "A" * 100000],
 )
-def test_garbage_enc_keys_fail_uniformly(key_2048, enc_key):
+def test_garbage_enc_keys_fail_uniformly(key_2048: KeyPair, enc_key: str | bytes) -> None:
     with pytest.raises(EncryptionFailed) as info:
         key_2048.unwrap(enc_key)
     assert info.value.code == 40002 and str(info.value) == "Encryption Failed"
 
 
-def test_enc_key_for_another_key_or_padding_fails(key_2048, key_1024):
+def test_enc_key_for_another_key_or_padding_fails(key_2048: KeyPair, key_1024: KeyPair) -> None:
     session = Session.new()
     with pytest.raises(EncryptionFailed):
         key_2048.unwrap(session.wrap(key_1024.public_key()))
@@ -43,7 +49,7 @@ def test_enc_key_for_another_key_or_padding_fails(key_2048, key_1024):
         key_2048.unwrap(session.wrap(key_2048.public_key(), Padding.PKCS1V15), Padding.OAEP_SHA256)
 
 
-def test_truncated_and_garbage_values_fail_uniformly(key_2048):
+def test_truncated_and_garbage_values_fail_uniformly(key_2048: KeyPair) -> None:
     client = Session.new()
     server = key_2048.unwrap(client.wrap(key_2048.public_key()))
     value = client.encrypt("twenty bytes of text")
@@ -54,7 +60,7 @@ def test_truncated_and_garbage_values_fail_uniformly(key_2048):
             server.decrypt(bad)
 
 
-def test_wrong_key_fails(key_2048, data_dir):
+def test_wrong_key_fails(key_2048: KeyPair, data_dir: Path) -> None:
     # Two fixed sessions (encKeys made by Python cryptography), so the outcome
     # is the same on every run: with random keys, a wrong key yields a valid
     # PKCS#7 padding about once in 256 tries.
@@ -79,38 +85,38 @@ def test_wrong_key_fails(key_2048, data_dir):
         lambda k, s: s.wrap(k),
         lambda k, s: s.wrap(k.public_key(), "PKCS1V15"),
         lambda k, s: k.unwrap("AAAA", 1.5),
-        lambda k, s: Session.new("KEY_IV"),
-        lambda k, s: KeyPair.generate("2048"),
-        lambda k, s: KeyPair.from_pem(None),
-        lambda k, s: KeyPair.from_der("text is not DER"),
-        lambda k, s: PublicKey.from_der("text"),
-        lambda k, s: PublicKey.from_base64(7),
+        lambda k, s: Session.new("KEY_IV"),  # type: ignore[arg-type]
+        lambda k, s: KeyPair.generate("2048"),  # type: ignore[arg-type]
+        lambda k, s: KeyPair.from_pem(None),  # type: ignore[arg-type]
+        lambda k, s: KeyPair.from_der("text is not DER"),  # type: ignore[arg-type]
+        lambda k, s: PublicKey.from_der("text"),  # type: ignore[arg-type]
+        lambda k, s: PublicKey.from_base64(7),  # type: ignore[arg-type]
     ],
 )
-def test_wrong_types_raise_type_error(key_1024, call):
+def test_wrong_types_raise_type_error(key_1024: KeyPair, call: Callable[[KeyPair, Session], object]) -> None:
     with pytest.raises(TypeError):
         call(key_1024, Session.new())
 
 
-def test_unknown_enum_values_raise_value_error(key_1024):
+def test_unknown_enum_values_raise_value_error(key_1024: KeyPair) -> None:
     with pytest.raises(ValueError):
-        Session.new(7)
+        Session.new(7)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        Session.new().wrap(key_1024.public_key(), 3)
+        Session.new().wrap(key_1024.public_key(), 3)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        key_1024.unwrap("AAAA", 99)
+        key_1024.unwrap("AAAA", 99)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bits", [0, 512, 1023, 2047, 8192])
-def test_unsupported_key_sizes(bits):
+def test_unsupported_key_sizes(bits: int) -> None:
     with pytest.raises(UnsupportedKeySize) as info:
         KeyPair.generate(bits)
     assert info.value.code == Status.UNSUPPORTED_KEY_SIZE
     assert isinstance(info.value, ValueError)
 
 
-def test_invalid_keys(data_dir):
-    bad = [
+def test_invalid_keys(data_dir: Path) -> None:
+    bad: list[Callable[[], object]] = [
         lambda: KeyPair.from_pem(""),
         lambda: KeyPair.from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
         lambda: KeyPair.from_pem((data_dir / "keys" / "bad_ec_p256_pkcs8.pem").read_text()),
@@ -128,7 +134,7 @@ def test_invalid_keys(data_dir):
         assert info.value.code == Status.INVALID_KEY
 
 
-def test_oaep_sha256_key_iv_does_not_fit_1024_bits(key_1024):
+def test_oaep_sha256_key_iv_does_not_fit_1024_bits(key_1024: KeyPair) -> None:
     with pytest.raises(KeyTooSmall):
         Session.new(Mode.KEY_IV).wrap(key_1024.public_key(), Padding.OAEP_SHA256)
     # The raw 16-byte key of per-message-IV mode fits.

@@ -1,4 +1,7 @@
 """The example server and client, over real HTTP on a loopback port."""
+
+from __future__ import annotations
+
 import importlib.util
 import json
 import os
@@ -7,14 +10,17 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def load_client_module():
+def load_client_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("example_client", EXAMPLES / "client.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -28,7 +34,8 @@ class Server:
             [sys.executable, str(EXAMPLES / "server.py"), "--port", str(port), "--key-file", str(key_file)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
-        self.lines = []
+        self.lines: list[str] = []
+        assert self.proc.stdout is not None
         for _ in range(2):
             line = self.proc.stdout.readline()
             if not line:
@@ -41,21 +48,22 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
-        self.proc.stdout.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 @pytest.fixture
-def key_file(tmp_path):
+def key_file(tmp_path: Path) -> Path:
     return tmp_path / "server-key.pem"
 
 
-def post(url, service, body: bytes):
+def post(url: str, service: str, body: bytes) -> Any:
     request = urllib.request.Request(f"{url}/sony/{service}", data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
-def test_client_script_round_trip(key_file):
+def test_client_script_round_trip(key_file: Path) -> None:
     server = Server(key_file)
     try:
         assert "generated a new 2048-bit key" in server.lines[0]
@@ -68,7 +76,7 @@ def test_client_script_round_trip(key_file):
         server.stop()
 
 
-def test_key_is_reloaded_on_restart(key_file):
+def test_key_is_reloaded_on_restart(key_file: Path) -> None:
     first = Server(key_file)
     try:
         public_key = post(first.url, "encryption", b'{"method":"getPublicKey","params":[],"id":1}')
@@ -83,7 +91,7 @@ def test_key_is_reloaded_on_restart(key_file):
         second.stop()
 
 
-def test_client_recovers_from_40002_after_key_change(key_file):
+def test_client_recovers_from_40002_after_key_change(key_file: Path) -> None:
     client_module = load_client_module()
     server = Server(key_file)
     try:
@@ -108,7 +116,7 @@ def test_client_recovers_from_40002_after_key_change(key_file):
         server.stop()
 
 
-def test_malformed_requests_get_json_rpc_errors(key_file):
+def test_malformed_requests_get_json_rpc_errors(key_file: Path) -> None:
     server = Server(key_file)
     try:
         cases = [

@@ -1,5 +1,8 @@
 """Interop with Python `cryptography` (OpenSSL), generated live: its
 encKeys and AES-CBC values opened by paramcrypt, and paramcrypt's opened by it."""
+
+from __future__ import annotations
+
 import base64
 import os
 import re
@@ -21,25 +24,25 @@ RSA_PADDINGS = {
 TEXTS = ["", "secret", "exactly 16 bytes", "パスワード 🔑", "y" * 777]
 
 
-def cbc_encrypt(key, iv, data):
+def cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     padder = sym_padding.PKCS7(128).padder()
     enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     return enc.update(padder.update(data) + padder.finalize()) + enc.finalize()
 
 
-def cbc_decrypt(key, iv, data):
+def cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     unpadder = sym_padding.PKCS7(128).unpadder()
     return unpadder.update(dec.update(data) + dec.finalize()) + unpadder.finalize()
 
 
 @pytest.fixture(scope="module")
-def their_key():
+def their_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @pytest.fixture(scope="module")
-def our_copy(their_key):
+def our_copy(their_key: rsa.RSAPrivateKey) -> KeyPair:
     pem = their_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption())
     return KeyPair.from_pem(pem)
@@ -47,10 +50,15 @@ def our_copy(their_key):
 
 @pytest.mark.parametrize("padding", list(Padding))
 @pytest.mark.parametrize("form", ["lower", "upper", "raw"])
-def test_their_enc_key_and_values_open_with_paramcrypt(their_key, our_copy, padding, form):
+def test_their_enc_key_and_values_open_with_paramcrypt(
+    their_key: rsa.RSAPrivateKey, our_copy: KeyPair, padding: Padding, form: str
+) -> None:
     key, iv = os.urandom(16), os.urandom(16)
-    plaintext = {"lower": f"{key.hex()}:{iv.hex()}".encode(), "upper": f"{key.hex().upper()}:{iv.hex().upper()}".encode(),
-                 "raw": key}[form]
+    plaintext = {
+        "lower": f"{key.hex()}:{iv.hex()}".encode(),
+        "upper": f"{key.hex().upper()}:{iv.hex().upper()}".encode(),
+        "raw": key,
+    }[form]
     enc_key = base64.b64encode(their_key.public_key().encrypt(plaintext, RSA_PADDINGS[padding])).decode()
     session = our_copy.unwrap(enc_key, padding)
     assert session.mode == (Mode.PER_MESSAGE_IV if form == "raw" else Mode.KEY_IV)
@@ -67,7 +75,9 @@ def test_their_enc_key_and_values_open_with_paramcrypt(their_key, our_copy, padd
 
 @pytest.mark.parametrize("padding", list(Padding))
 @pytest.mark.parametrize("mode", list(Mode))
-def test_paramcrypt_enc_key_and_values_open_with_cryptography(their_key, padding, mode):
+def test_paramcrypt_enc_key_and_values_open_with_cryptography(
+    their_key: rsa.RSAPrivateKey, padding: Padding, mode: Mode
+) -> None:
     public_pem = their_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
     our_public = PublicKey.from_pem(public_pem)
@@ -88,7 +98,7 @@ def test_paramcrypt_enc_key_and_values_open_with_cryptography(their_key, padding
         assert opened.decode() == text
 
 
-def test_public_key_base64_matches_cryptography(our_copy, their_key):
+def test_public_key_base64_matches_cryptography(our_copy: KeyPair, their_key: rsa.RSAPrivateKey) -> None:
     der = their_key.public_key().public_bytes(serialization.Encoding.DER,
                                               serialization.PublicFormat.SubjectPublicKeyInfo)
     assert our_copy.public_key_base64() == base64.b64encode(der).decode()

@@ -1,5 +1,9 @@
 """Round trips for every option, key formats, and handle life cycles."""
+
+from __future__ import annotations
+
 import base64
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +14,7 @@ PLAINTEXTS = ["", "secret", "exactly 16 bytes", "Zürich — パスワード —
 
 @pytest.mark.parametrize("padding", list(Padding))
 @pytest.mark.parametrize("mode", list(Mode))
-def test_round_trip_every_padding_and_mode(key_2048, padding, mode):
+def test_round_trip_every_padding_and_mode(key_2048: KeyPair, padding: Padding, mode: Mode) -> None:
     public_key = PublicKey.from_base64(key_2048.public_key_base64())
     with Session.new(mode) as client:
         enc_key = client.wrap(public_key, padding)
@@ -26,7 +30,7 @@ def test_round_trip_every_padding_and_mode(key_2048, padding, mode):
             assert server.decrypt(client.encrypt(raw)) == raw
 
 
-def test_key_iv_is_deterministic_and_per_message_is_not(key_1024):
+def test_key_iv_is_deterministic_and_per_message_is_not(key_1024: KeyPair) -> None:
     key_iv = Session.new(Mode.KEY_IV)
     assert key_iv.encrypt("same") == key_iv.encrypt("same")
     per_message = Session.new(Mode.PER_MESSAGE_IV)
@@ -35,7 +39,7 @@ def test_key_iv_is_deterministic_and_per_message_is_not(key_1024):
 
 
 @pytest.mark.parametrize("bits", [1024, 2048])
-def test_generate_and_reload(bits):
+def test_generate_and_reload(bits: int) -> None:
     key = KeyPair.generate(bits)
     assert key.bits == bits
     pem = key.to_pem()
@@ -47,11 +51,11 @@ def test_generate_and_reload(bits):
     assert KeyPair.from_pem(pem).unwrap(session.wrap(key.public_key())).decrypt(session.encrypt("k")) == b"k"
 
 
-def test_default_key_size_is_2048():
+def test_default_key_size_is_2048() -> None:
     assert KeyPair.generate().bits == 2048
 
 
-def test_key_files_match_openssl(key_2048, data_dir):
+def test_key_files_match_openssl(key_2048: KeyPair, data_dir: Path) -> None:
     assert key_2048.public_key_base64() == (data_dir / "keys" / "rsa2048_public.b64").read_text().strip()
     assert key_2048.public_key().to_pem() == (data_dir / "keys" / "rsa2048_public.pem").read_text()
     assert key_2048.to_der() == (data_dir / "keys" / "rsa2048_pkcs8.der").read_bytes()
@@ -62,7 +66,7 @@ def test_key_files_match_openssl(key_2048, data_dir):
     assert public.bits == 2048 and key_2048.bits == 2048
 
 
-def test_handles_close_deterministically(key_1024):
+def test_handles_close_deterministically(key_1024: KeyPair) -> None:
     with Session.new() as session:
         session.encrypt("x")
     with pytest.raises(ValueError, match="closed"):
@@ -75,7 +79,7 @@ def test_handles_close_deterministically(key_1024):
     assert repr(key) == "<KeyPair closed>"
 
 
-def test_many_handles_are_released_on_garbage_collection(key_1024):
+def test_many_handles_are_released_on_garbage_collection(key_1024: KeyPair) -> None:
     # Thousands of sessions and public keys created and dropped: with a leak
     # the C side would grow; this checks nothing crashes on collection.
     for _ in range(2000):
@@ -83,19 +87,20 @@ def test_many_handles_are_released_on_garbage_collection(key_1024):
         key_1024.public_key()
 
 
-def test_versions_agree():
-    import tomllib
+def test_versions_agree() -> None:
     from pathlib import Path
+
+    import tomllib
 
     import paramcrypt
 
     repo = Path(__file__).resolve().parents[2]
-    cargo = tomllib.loads((repo / "Cargo.toml").read_text())["package"]["version"]
+    cargo = tomllib.loads((repo / "Cargo.toml").read_text())["workspace"]["package"]["version"]
     pyproject = tomllib.loads((repo / "python" / "pyproject.toml").read_text())["project"]["version"]
     assert library_version() == paramcrypt.__version__ == cargo == pyproject
 
 
-def test_repr_never_shows_secrets(key_1024):
+def test_repr_never_shows_secrets(key_1024: KeyPair) -> None:
     session = Session.new()
     assert repr(session) == "<Session KEY_IV>"
     assert repr(key_1024) == "<KeyPair 1024 bits>"

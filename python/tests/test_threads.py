@@ -1,13 +1,16 @@
 """Many threads share one KeyPair (as a server's request threads do)."""
+
+from __future__ import annotations
+
 from concurrent.futures import ThreadPoolExecutor
 
-from paramcrypt import Mode, Padding, Session
+from paramcrypt import KeyPair, Mode, Padding, Session
 
 
-def test_threads_share_one_key_pair(key_2048):
+def test_threads_share_one_key_pair(key_2048: KeyPair) -> None:
     public_key = key_2048.public_key()
 
-    def work(i):
+    def work(i: int) -> int:
         mode = Mode(i % 2)
         padding = Padding(i % 3)
         with Session.new(mode) as client:
