@@ -166,7 +166,7 @@ impl Session {
     }
 
     /// Parses an unwrapped `encKey` plaintext, detecting the mode from its length.
-    fn from_enc_key_plaintext(plaintext: &[u8]) -> Result<Self> {
+    pub(crate) fn from_enc_key_plaintext(plaintext: &[u8]) -> Result<Self> {
         let mut session = Session {
             key: [0; KEY_LEN],
             iv: [0; IV_LEN],
@@ -228,7 +228,7 @@ impl KeyPair {
     /// Decrypts the binary RSA ciphertext of an `encKey`: the plaintext, or
     /// the uniform failure. With PKCS#1 v1.5 a bad padding returns a
     /// deterministic synthetic plaintext (implicit rejection).
-    fn rsa_decrypt<R: TryCryptoRng + ?Sized>(
+    pub(crate) fn rsa_decrypt<R: TryCryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         wrapped: &[u8],

@@ -31,6 +31,12 @@ pub enum Error {
     /// The public key is too small for the chosen padding and mode (the
     /// 65-byte key:iv text does not fit OAEP-SHA-256 under a 1024-bit key).
     KeyTooSmall,
+    /// A server configuration value is out of range (a refusal capacity of
+    /// 0, or a capacity above the documented maximum).
+    InvalidConfig,
+    /// Builds without `std` only: the server is in use by another thread,
+    /// and the firmware lock does not wait. Use a server from one task.
+    Busy,
 }
 
 impl Error {
@@ -53,6 +59,8 @@ impl Error {
             Error::Rng => "random number generator failed",
             Error::BufferTooSmall { .. } => "output buffer too small",
             Error::KeyTooSmall => "public key too small for this padding and mode",
+            Error::InvalidConfig => "server configuration value out of range",
+            Error::Busy => "server in use by another thread (firmware builds do not wait)",
         }
     }
 }

@@ -60,12 +60,14 @@ mod json_rpc;
 mod keys;
 pub mod rng;
 mod secret_param;
+mod server;
 mod wire_base64;
 
 pub use enckey::{IV_LEN, KEY_IV_TEXT_LEN, KEY_LEN, Mode, Padding, Session};
 pub use error::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Result};
 pub use keys::{DEFAULT_KEY_BITS, KeyPair, LOADABLE_KEY_BITS, PublicKey, SUPPORTED_KEY_BITS};
 pub use rng::{TryCryptoRng, TryRng};
+pub use server::{AcceptedModes, Server, ServerConfig, ServerSession, ServerStats};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

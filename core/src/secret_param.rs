@@ -98,10 +98,7 @@ impl Session {
 
     /// Decrypts a base64 wire value. The plaintext is zeroized when dropped.
     pub fn decrypt(&self, text: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        let mut out = Zeroizing::new(vec![0u8; Self::decrypted_max_len(text.len())]);
-        let len = self.decrypt_into(text, &mut out)?;
-        out.truncate(len);
-        Ok(out)
+        decrypt_to_vec(text, |text, out| self.decrypt_into(text, out))
     }
 
     /// Decrypts a base64 wire value into `out` and returns the plaintext length.
@@ -137,6 +134,18 @@ impl Session {
         out[..len].copy_from_slice(&padded[..len]);
         Ok(len)
     }
+}
+
+/// Runs a `decrypt_into` with a buffer of the largest size `text` can need
+/// and returns the plaintext, zeroized when dropped.
+pub(crate) fn decrypt_to_vec(
+    text: &[u8],
+    decrypt_into: impl FnOnce(&[u8], &mut [u8]) -> Result<usize>,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(vec![0u8; Session::decrypted_max_len(text.len())]);
+    let len = decrypt_into(text, &mut out)?;
+    out.truncate(len);
+    Ok(out)
 }
 
 /// Bytes of binary ciphertext (IV included in per-message mode).
