@@ -38,6 +38,18 @@
 /** The JSON-RPC error message of every encryption failure. */
 #define PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE "Encryption Failed"
 
+// Sessions a server caches by default: one per client of a busy device or gateway.
+#define PARAMCRYPT_SERVER_CACHE_CAPACITY 1024
+
+// Refused common keys a server remembers by default (0.86 MiB).
+#define PARAMCRYPT_SERVER_REFUSAL_CAPACITY 65536
+
+// Sessions a firmware server caches (a handful of clients).
+#define PARAMCRYPT_FIRMWARE_CACHE_CAPACITY 4
+
+// Refused common keys a firmware server remembers (about 3.5 KiB).
+#define PARAMCRYPT_FIRMWARE_REFUSAL_CAPACITY 256
+
 // The result of every fallible paramcrypt function.
 //
 // 0 is success. 40002 is the one encryption failure, the JSON-RPC error a
@@ -53,10 +65,13 @@ enum paramcrypt_status
   // A required pointer argument was NULL.
   PARAMCRYPT_ERR_NULL_ARGUMENT = 1,
   // An argument is out of range (an unknown padding or mode value, a
-  // length above `PTRDIFF_MAX`).
+  // length above `PTRDIFF_MAX`, a server capacity out of range).
   PARAMCRYPT_ERR_INVALID_ARGUMENT = 2,
   // The output buffer is too small; `*out_len` holds the size needed.
   PARAMCRYPT_ERR_BUFFER_TOO_SMALL = 3,
+  // Firmware builds only: the server is in use by another thread, and
+  // their lock does not wait. Use a server from one task.
+  PARAMCRYPT_ERR_BUSY = 4,
   // Key generation was asked for a size other than 1024, 2048, 3072 or 4096 bits.
   PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE = 100,
   // A key could not be parsed or encoded (malformed, not RSA, or not 1024 to 4096 bits).
@@ -124,6 +139,29 @@ typedef uint32_t paramcrypt_padding;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The encKey modes a server accepts (`paramcrypt_server_new`).
+enum paramcrypt_accepted_modes
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Only `PARAMCRYPT_MODE_KEY_IV`, what deployed clients send. The default:
+  // an encKey made for another server key then always fails.
+  PARAMCRYPT_ACCEPT_KEY_IV = 0,
+  // Only `PARAMCRYPT_MODE_PER_MESSAGE_IV`.
+  PARAMCRYPT_ACCEPT_PER_MESSAGE_IV = 1,
+  // Both, told apart by the plaintext length (a stale encKey then
+  // unwraps about 1 time in 245 to a random key, which fails later).
+  PARAMCRYPT_ACCEPT_BOTH = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum paramcrypt_accepted_modes paramcrypt_accepted_modes;
+#else
+typedef uint32_t paramcrypt_accepted_modes;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An RSA key pair (the server's). Opaque; create with
 // `paramcrypt_keypair_generate` or `paramcrypt_keypair_from_*`, release with
 // `paramcrypt_keypair_free`. Immutable: share it between threads freely.
@@ -133,6 +171,17 @@ typedef struct paramcrypt_keypair paramcrypt_keypair;
 // `paramcrypt_public_key_from_*` or `paramcrypt_keypair_public_key`, release
 // with `paramcrypt_public_key_free`. Immutable.
 typedef struct paramcrypt_public_key paramcrypt_public_key;
+
+// A server: the key pair, its configuration, the encKey session cache and
+// the refused common keys. Opaque; create with `paramcrypt_server_new`,
+// release with `paramcrypt_server_free`. Thread-safe: it locks internally.
+typedef struct paramcrypt_server paramcrypt_server;
+
+// A client's common key as a server holds it. Opaque; create with
+// `paramcrypt_server_open`, release with `paramcrypt_server_session_free`,
+// which wipes the key. After a decryption fails, every call on any session
+// with the same key fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED`.
+typedef struct paramcrypt_server_session paramcrypt_server_session;
 
 // A common key: AES-128 key, IV and IV mode. Opaque; create with
 // `paramcrypt_session_new` (client) or `paramcrypt_keypair_unwrap` (server),
@@ -301,6 +350,134 @@ size_t paramcrypt_public_key_wrapped_len(const paramcrypt_public_key *public_key
 // Releases a public key. NULL is a no-op. The handle must not be in use by
 // another thread, nor used again.
 void paramcrypt_public_key_free(paramcrypt_public_key *public_key);
+
+// Makes a server for a copy of `keypair` (free yours when you no longer need
+// it) and stores a new handle in `*out`.
+//
+// - `padding`: the one RSA padding of encKeys (a `paramcrypt_padding` value).
+// - `modes`: the accepted encKey modes (a `paramcrypt_accepted_modes` value;
+//   `PARAMCRYPT_ACCEPT_KEY_IV` is what deployed clients send).
+// - `cache_capacity`: encKeys kept unwrapped, so that a client reusing its
+//   encKey costs no RSA work (`PARAMCRYPT_SERVER_CACHE_CAPACITY`, or
+//   `PARAMCRYPT_FIRMWARE_CACHE_CAPACITY`; 0 disables the cache; at most
+//   1,048,576).
+// - `refusal_capacity`: refused common keys remembered
+//   (`PARAMCRYPT_SERVER_REFUSAL_CAPACITY`, in 0.86 MiB, or
+//   `PARAMCRYPT_FIRMWARE_REFUSAL_CAPACITY`, about 3.5 KiB; 1 to 16,777,216).
+//
+// Both tables are allocated now, in full; nothing grows per request. A
+// random digest key comes from the OS RNG. Errors:
+// `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding or modes, capacity out
+// of range), `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+paramcrypt_status paramcrypt_server_new(const paramcrypt_keypair *keypair,
+                                        uint32_t padding,
+                                        uint32_t modes,
+                                        size_t cache_capacity,
+                                        size_t refusal_capacity,
+                                        paramcrypt_server **out);
+
+// Like `paramcrypt_server_new`, with the digest key from `rng(user, buf, len)`
+// (firmware: the hardware RNG).
+paramcrypt_status paramcrypt_server_new_with_rng(const paramcrypt_keypair *keypair,
+                                                 uint32_t padding,
+                                                 uint32_t modes,
+                                                 size_t cache_capacity,
+                                                 size_t refusal_capacity,
+                                                 paramcrypt_rng_callback rng,
+                                                 void *user,
+                                                 paramcrypt_server **out);
+
+// Stores a new handle to the server's public key in `*out` (for
+// `getPublicKey`; release it with `paramcrypt_public_key_free`). Errors:
+// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+paramcrypt_status paramcrypt_server_public_key(const paramcrypt_server *server,
+                                               paramcrypt_public_key **out);
+
+// Opens a request's base64 `encKey` (CR/LF tolerated, no NUL needed) and
+// stores a new server session in `*out`: from the cache, without RSA work,
+// when this encKey was opened before; else by unwrapping it (OS RNG for
+// blinding). Open it once per request.
+//
+// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad encKey,
+// whatever the cause (malformed, stale, a mode the server does not accept,
+// a refused common key); `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY`
+// (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: the server
+// locks only around its tables, never around RSA work.
+paramcrypt_status paramcrypt_server_open(paramcrypt_server *server,
+                                         const uint8_t *enc_key,
+                                         size_t enc_key_len,
+                                         paramcrypt_server_session **out);
+
+// Like `paramcrypt_server_open`, with blinding randomness from
+// `rng(user, buf, len)` (firmware: the hardware RNG).
+paramcrypt_status paramcrypt_server_open_with_rng(paramcrypt_server *server,
+                                                  const uint8_t *enc_key,
+                                                  size_t enc_key_len,
+                                                  paramcrypt_rng_callback rng,
+                                                  void *user,
+                                                  paramcrypt_server_session **out);
+
+// Releases a server and wipes its key pair and cached keys. NULL is a
+// no-op. Server sessions still open stay usable (they share the server's
+// state). The handle must not be in use by another thread, nor used again.
+void paramcrypt_server_free(paramcrypt_server *server);
+
+// Writes the client's IV mode (a `paramcrypt_mode` value) to `*out_mode`.
+// Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+paramcrypt_status paramcrypt_server_session_mode(const paramcrypt_server_session *session,
+                                                 paramcrypt_mode *out_mode);
+
+// An identifier of the client's common key (0 for NULL): equal for every
+// session with the same key, whatever encKey carried it; a keyed digest
+// that reveals nothing about the key. Use it to keep per-client state, such
+// as the secrets a client stored. Thread-safe.
+uint64_t paramcrypt_server_session_key_id(const paramcrypt_server_session *session);
+
+// Decrypts a secret parameter of the request, as
+// `paramcrypt_session_decrypt` does (same sizes; secret output). When it
+// fails, the server refuses the common key: this and every later call on
+// any session with that key, and every later open of an encKey carrying it,
+// fail with `PARAMCRYPT_ERR_ENCRYPTION_FAILED`. (Honest clients start over
+// with a new key after 40002; an attacker replaying a captured encKey gets
+// one guess, not a padding oracle.)
+//
+// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002),
+// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed; checked
+// before decrypting, refuses nothing), `PARAMCRYPT_ERR_BUSY` (firmware
+// builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+paramcrypt_status paramcrypt_server_session_decrypt(paramcrypt_server_session *session,
+                                                    const uint8_t *text,
+                                                    size_t text_len,
+                                                    uint8_t *out,
+                                                    size_t out_cap,
+                                                    size_t *out_len);
+
+// Encrypts a reply value under the client's common key, as
+// `paramcrypt_session_encrypt` does (exactly
+// `paramcrypt_encrypted_len(mode, plaintext_len)` bytes; per-message IVs
+// from the OS RNG). Fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` once the
+// key is refused; otherwise as `paramcrypt_session_encrypt`. Thread-safe.
+paramcrypt_status paramcrypt_server_session_encrypt(paramcrypt_server_session *session,
+                                                    const uint8_t *plaintext,
+                                                    size_t plaintext_len,
+                                                    uint8_t *out,
+                                                    size_t out_cap,
+                                                    size_t *out_len);
+
+// Like `paramcrypt_server_session_encrypt`, with per-message IVs from
+// `rng(user, buf, len)` (unused in key:iv mode).
+paramcrypt_status paramcrypt_server_session_encrypt_with_rng(paramcrypt_server_session *session,
+                                                             const uint8_t *plaintext,
+                                                             size_t plaintext_len,
+                                                             paramcrypt_rng_callback rng,
+                                                             void *user,
+                                                             uint8_t *out,
+                                                             size_t out_cap,
+                                                             size_t *out_len);
+
+// Releases a server session and wipes its key and IV. NULL is a no-op. The
+// handle must not be in use by another thread, nor used again.
+void paramcrypt_server_session_free(paramcrypt_server_session *session);
 
 // Client side: makes a fresh common key (random AES-128 key and IV from the
 // OS RNG) in `mode` (a `paramcrypt_mode` value) and stores a new handle in

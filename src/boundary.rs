@@ -24,6 +24,12 @@ impl PanicValue for usize {
     }
 }
 
+impl PanicValue for u64 {
+    fn panic_value() -> Self {
+        0
+    }
+}
+
 impl PanicValue for () {
     fn panic_value() -> Self {}
 }
@@ -105,6 +111,32 @@ pub(crate) unsafe fn output<'a>(
         unsafe { core::slice::from_raw_parts_mut(ptr, cap) },
         out_len,
     ))
+}
+
+/// The body of every function that turns one input buffer into one output
+/// buffer with a handle (encryption, decryption): checks the pointers, runs
+/// `op` and reports the length it wrote (see `report`).
+///
+/// # Safety
+/// As for `borrow`, `input` and `output`.
+pub(crate) unsafe fn with_buffers<H>(
+    handle: *const H,
+    data: *const u8,
+    data_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+    op: impl FnOnce(&H, &[u8], &mut [u8]) -> Result<usize, Error>,
+) -> Result<(), paramcrypt_status> {
+    // SAFETY: forwarded from the caller's contract.
+    let (handle, data, (out, out_len)) = unsafe {
+        (
+            borrow(handle)?,
+            input(data, data_len)?,
+            output(out, out_cap, out_len)?,
+        )
+    };
+    report(op(handle, data, out), out_len)
 }
 
 /// Writes `len` into `*out_len` on success, or the needed size on

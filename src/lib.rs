@@ -20,11 +20,14 @@
 //!   `out` may be NULL when `out_cap` is 0, which makes a size query.
 //!   Output buffers must not overlap any input.
 //! - Handles (`paramcrypt_keypair`, `paramcrypt_public_key`,
-//!   `paramcrypt_session`) are created by the functions that take a
+//!   `paramcrypt_session`, `paramcrypt_server`, `paramcrypt_server_session`)
+//!   are created by the functions that take a
 //!   `**out` pointer, owned by the caller, and released with the matching
 //!   `*_free`, which accepts NULL. `*out` is written only on success.
 //! - A `const` handle is never mutated: any number of threads may use one
-//!   handle at the same time. Only `*_free` needs exclusive access.
+//!   handle at the same time. A server (and its sessions) changes its own
+//!   tables under an internal lock, so its functions take non-`const`
+//!   handles but are thread-safe too. Only `*_free` needs exclusive access.
 //! - Every pointer is checked for NULL; a NULL where one is not allowed is
 //!   `PARAMCRYPT_ERR_NULL_ARGUMENT`. Enum values from C are checked, never
 //!   transmuted. No panic crosses the boundary: it becomes `PARAMCRYPT_ERR_PANIC`.
@@ -53,9 +56,19 @@ mod keypair;
 mod library_info;
 mod public_key;
 mod rng;
+mod server;
 mod session;
 mod status;
 
-pub use handles::{paramcrypt_keypair, paramcrypt_public_key, paramcrypt_session};
+pub use handles::{
+    paramcrypt_keypair, paramcrypt_public_key, paramcrypt_server, paramcrypt_server_session,
+    paramcrypt_session,
+};
 pub use rng::paramcrypt_rng_callback;
-pub use status::{paramcrypt_mode, paramcrypt_padding, paramcrypt_status};
+pub use server::{
+    PARAMCRYPT_FIRMWARE_CACHE_CAPACITY, PARAMCRYPT_FIRMWARE_REFUSAL_CAPACITY,
+    PARAMCRYPT_SERVER_CACHE_CAPACITY, PARAMCRYPT_SERVER_REFUSAL_CAPACITY,
+};
+pub use status::{
+    paramcrypt_accepted_modes, paramcrypt_mode, paramcrypt_padding, paramcrypt_status,
+};

@@ -7,7 +7,7 @@ use core::ffi::c_void;
 use paramcrypt_core::{Error, Session};
 
 use crate::boundary::{
-    borrow, copy_out, guard, guard_status, handle_slot, input, output, put, release, report,
+    borrow, copy_out, guard, guard_status, handle_slot, output, put, release, report, with_buffers,
 };
 use crate::handles::{paramcrypt_public_key, paramcrypt_session};
 use crate::rng::{FfiRng, paramcrypt_rng_callback};
@@ -166,14 +166,17 @@ unsafe fn encrypt(
     out_len: *mut usize,
 ) -> Result<(), paramcrypt_status> {
     // SAFETY: forwarded from the exported function's contract.
-    let (session, plaintext, (out, out_len)) = unsafe {
-        (
-            borrow(session)?,
-            input(plaintext, plaintext_len)?,
-            output(out, out_cap, out_len)?,
+    unsafe {
+        with_buffers(
+            session,
+            plaintext,
+            plaintext_len,
+            out,
+            out_cap,
+            out_len,
+            |s, pt, out| s.0.encrypt_into(rng, pt, out),
         )
-    };
-    report(session.0.encrypt_into(rng, plaintext, out), out_len)
+    }
 }
 
 /// Encrypts a secret parameter (UTF-8 text or any bytes) and writes its base64
@@ -253,16 +256,17 @@ pub unsafe extern "C" fn paramcrypt_session_decrypt(
     out_cap: usize,
     out_len: *mut usize,
 ) -> paramcrypt_status {
-    guard_status(|| {
-        // SAFETY: the caller upholds the module's pointer rules.
-        let (session, text, (out, out_len)) = unsafe {
-            (
-                borrow(session)?,
-                input(text, text_len)?,
-                output(out, out_cap, out_len)?,
-            )
-        };
-        report(session.0.decrypt_into(text, out), out_len)
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe {
+        with_buffers(
+            session,
+            text,
+            text_len,
+            out,
+            out_cap,
+            out_len,
+            |s, text, out| s.0.decrypt_into(text, out),
+        )
     })
 }
 

@@ -4,7 +4,9 @@
 
 use core::ffi::CStr;
 
-use paramcrypt_core::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Mode, Padding};
+use paramcrypt_core::{
+    AcceptedModes, ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Mode, Padding,
+};
 
 /// The JSON-RPC error code of every encryption failure. In the header it is
 /// a `#define` written by build.rs from the same source.
@@ -23,10 +25,13 @@ pub enum paramcrypt_status {
     /// A required pointer argument was NULL.
     PARAMCRYPT_ERR_NULL_ARGUMENT = 1,
     /// An argument is out of range (an unknown padding or mode value, a
-    /// length above `PTRDIFF_MAX`).
+    /// length above `PTRDIFF_MAX`, a server capacity out of range).
     PARAMCRYPT_ERR_INVALID_ARGUMENT = 2,
     /// The output buffer is too small; `*out_len` holds the size needed.
     PARAMCRYPT_ERR_BUFFER_TOO_SMALL = 3,
+    /// Firmware builds only: the server is in use by another thread, and
+    /// their lock does not wait. Use a server from one task.
+    PARAMCRYPT_ERR_BUSY = 4,
     /// Key generation was asked for a size other than 1024, 2048, 3072 or 4096 bits.
     PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE = 100,
     /// A key could not be parsed or encoded (malformed, not RSA, or not 1024 to 4096 bits).
@@ -69,11 +74,12 @@ const fn nul_terminated<const N: usize>(text: &str) -> [u8; N] {
 
 impl paramcrypt_status {
     /// Every status, for converting numbers that come from C.
-    const ALL: [paramcrypt_status; 10] = [
+    const ALL: [paramcrypt_status; 11] = [
         Self::PARAMCRYPT_OK,
         Self::PARAMCRYPT_ERR_NULL_ARGUMENT,
         Self::PARAMCRYPT_ERR_INVALID_ARGUMENT,
         Self::PARAMCRYPT_ERR_BUFFER_TOO_SMALL,
+        Self::PARAMCRYPT_ERR_BUSY,
         Self::PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE,
         Self::PARAMCRYPT_ERR_INVALID_KEY,
         Self::PARAMCRYPT_ERR_RNG,
@@ -98,6 +104,7 @@ impl paramcrypt_status {
             Self::PARAMCRYPT_ERR_BUFFER_TOO_SMALL => {
                 c"output buffer too small (*out_len holds the size needed)"
             }
+            Self::PARAMCRYPT_ERR_BUSY => c_str_of!(Error::Busy.message()),
             Self::PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE => {
                 c_str_of!(Error::UnsupportedKeySize.message())
             }
@@ -121,6 +128,8 @@ impl From<Error> for paramcrypt_status {
             Error::Rng => paramcrypt_status::PARAMCRYPT_ERR_RNG,
             Error::KeyTooSmall => paramcrypt_status::PARAMCRYPT_ERR_KEY_TOO_SMALL,
             Error::BufferTooSmall { .. } => paramcrypt_status::PARAMCRYPT_ERR_BUFFER_TOO_SMALL,
+            Error::InvalidConfig => paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT,
+            Error::Busy => paramcrypt_status::PARAMCRYPT_ERR_BUSY,
             // `Error` is non-exhaustive; a new variant needs its own status.
             _ => paramcrypt_status::PARAMCRYPT_ERR_PANIC,
         }
@@ -150,6 +159,37 @@ pub enum paramcrypt_mode {
     PARAMCRYPT_MODE_KEY_IV = 0,
     /// encKey carries the raw 16-byte key; every parameter is base64(IV || ciphertext).
     PARAMCRYPT_MODE_PER_MESSAGE_IV = 1,
+}
+
+/// The encKey modes a server accepts (`paramcrypt_server_new`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum paramcrypt_accepted_modes {
+    /// Only `PARAMCRYPT_MODE_KEY_IV`, what deployed clients send. The default:
+    /// an encKey made for another server key then always fails.
+    PARAMCRYPT_ACCEPT_KEY_IV = 0,
+    /// Only `PARAMCRYPT_MODE_PER_MESSAGE_IV`.
+    PARAMCRYPT_ACCEPT_PER_MESSAGE_IV = 1,
+    /// Both, told apart by the plaintext length (a stale encKey then
+    /// unwraps about 1 time in 245 to a random key, which fails later).
+    PARAMCRYPT_ACCEPT_BOTH = 2,
+}
+
+/// The core accepted modes of a `paramcrypt_accepted_modes` value from C.
+pub(crate) fn accepted_modes_from_c(value: u32) -> Result<AcceptedModes, paramcrypt_status> {
+    use paramcrypt_accepted_modes as C;
+    [
+        (C::PARAMCRYPT_ACCEPT_KEY_IV, AcceptedModes::KeyIv),
+        (
+            C::PARAMCRYPT_ACCEPT_PER_MESSAGE_IV,
+            AcceptedModes::PerMessageIv,
+        ),
+        (C::PARAMCRYPT_ACCEPT_BOTH, AcceptedModes::Both),
+    ]
+    .into_iter()
+    .find(|(c, _)| *c as u32 == value)
+    .map(|(_, modes)| modes)
+    .ok_or(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT)
 }
 
 /// The core padding of a `paramcrypt_padding` value from C.
@@ -195,7 +235,7 @@ mod tests {
         for status in paramcrypt_status::ALL {
             assert_eq!(paramcrypt_status::from_u32(status as u32), Some(status));
         }
-        for unknown in [4, 99, 104, 899, 901, 40001, 40003, u32::MAX] {
+        for unknown in [5, 99, 104, 899, 901, 40001, 40003, u32::MAX] {
             assert_eq!(paramcrypt_status::from_u32(unknown), None);
         }
     }
@@ -212,6 +252,7 @@ mod tests {
             Error::Rng,
             Error::KeyTooSmall,
             Error::EncryptionFailed,
+            Error::Busy,
         ] {
             let status = paramcrypt_status::from(error);
             assert_eq!(status.message().to_str(), Ok(error.message()));
@@ -230,6 +271,11 @@ mod tests {
         }
         assert_eq!(
             mode_from_c(2),
+            Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT)
+        );
+        assert_eq!(accepted_modes_from_c(2), Ok(AcceptedModes::Both));
+        assert_eq!(
+            accepted_modes_from_c(3),
             Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT)
         );
     }

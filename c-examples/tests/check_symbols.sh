@@ -9,7 +9,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Declarations only: skip comment lines, take "name(" at a declaration start.
 grep -v '^[[:space:]]*//' "$header" \
-  | grep -oE '^[a-z_ ]*[ *]paramcrypt_[a-z0-9_]+\(' \
+  | grep -oE '^[a-z0-9_ ]*[ *]paramcrypt_[a-z0-9_]+\(' \
   | grep -oE 'paramcrypt_[a-z0-9_]+\($' | tr -d '(' | sort -u > "$tmp/header"
 nm -D --defined-only "$shared" | awk '$2 == "T" { print $3 }' | grep '^paramcrypt_' | sort -u > "$tmp/shared"
 nm --defined-only "$static" 2>/dev/null | awk '$2 == "T" { print $3 }' | grep '^paramcrypt_' | sort -u > "$tmp/static"

@@ -74,7 +74,7 @@ static paramcrypt_keypair *load_key(const char *name) {
 static void test_version_and_messages(void) {
     const paramcrypt_status codes[] = {
         PARAMCRYPT_OK, PARAMCRYPT_ERR_NULL_ARGUMENT, PARAMCRYPT_ERR_INVALID_ARGUMENT,
-        PARAMCRYPT_ERR_BUFFER_TOO_SMALL, PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE,
+        PARAMCRYPT_ERR_BUFFER_TOO_SMALL, PARAMCRYPT_ERR_BUSY, PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE,
         PARAMCRYPT_ERR_INVALID_KEY, PARAMCRYPT_ERR_RNG, PARAMCRYPT_ERR_KEY_TOO_SMALL,
         PARAMCRYPT_ERR_PANIC, PARAMCRYPT_ERR_ENCRYPTION_FAILED};
     size_t i;
@@ -528,6 +528,139 @@ static void test_null_arguments(const paramcrypt_keypair *key) {
     paramcrypt_public_key_free(pk);
 }
 
+/* Wraps a fresh key:iv session for `key` into enc_key (NUL-terminated). */
+static paramcrypt_session *new_client(const paramcrypt_keypair *key, char *enc_key, size_t cap) {
+    paramcrypt_public_key *public_key = NULL;
+    paramcrypt_session *client = NULL;
+    size_t len = 0;
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, &public_key), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, &client), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_wrap(client, public_key, PARAMCRYPT_PADDING_PKCS1V15, (uint8_t *)enc_key, cap - 1,
+                                         &len),
+                 PARAMCRYPT_OK);
+    enc_key[len] = 0;
+    paramcrypt_public_key_free(public_key);
+    return client;
+}
+
+static void test_server(const paramcrypt_keypair *key) {
+    paramcrypt_server *server = NULL;
+    paramcrypt_server_session *first = NULL, *second = NULL, *other = NULL, *refused = NULL;
+    paramcrypt_public_key *public_key = NULL;
+    paramcrypt_session *client;
+    paramcrypt_mode mode = PARAMCRYPT_MODE_PER_MESSAGE_IV;
+    char enc_key[1024], other_key[1024], value[256], reply[256];
+    /* 17 bytes: no whole number of blocks, so it fails under any key. */
+    const char *forged = "AAAAAAAAAAAAAAAAAAAAAAA=";
+    uint8_t plain[256];
+    size_t value_len = 0, reply_len = 0, plain_len = 0;
+    uint8_t next = 0;
+
+    /* Configuration is checked. */
+    CHECK_STATUS(paramcrypt_server_new(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV, 8, 0, &server),
+                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_new(key, 7, PARAMCRYPT_ACCEPT_KEY_IV, 8, 8, &server),
+                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_new(key, PARAMCRYPT_PADDING_PKCS1V15, 3, 8, 8, &server),
+                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_new(NULL, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV, 8, 8, &server),
+                 PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_new_with_rng(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV, 8, 8,
+                                                failing_rng, NULL, &server),
+                 PARAMCRYPT_ERR_RNG);
+    CHECK(server == NULL);
+    CHECK_STATUS(paramcrypt_server_new_with_rng(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV,
+                                                PARAMCRYPT_FIRMWARE_CACHE_CAPACITY,
+                                                PARAMCRYPT_FIRMWARE_REFUSAL_CAPACITY, counter_rng, &next, &server),
+                 PARAMCRYPT_OK);
+    paramcrypt_server_free(server);
+    server = NULL;
+    CHECK_STATUS(paramcrypt_server_new(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV,
+                                       PARAMCRYPT_SERVER_CACHE_CAPACITY, PARAMCRYPT_SERVER_REFUSAL_CAPACITY, &server),
+                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_public_key(server, &public_key), PARAMCRYPT_OK);
+    CHECK(paramcrypt_public_key_bits(public_key) == 2048);
+    paramcrypt_public_key_free(public_key);
+
+    /* Open, decrypt, reply; the same encKey again has the same key id. */
+    client = new_client(key, enc_key, sizeof enc_key);
+    CHECK_STATUS(paramcrypt_session_encrypt(client, (const uint8_t *)"secret", 6, (uint8_t *)value, sizeof value - 1,
+                                            &value_len),
+                 PARAMCRYPT_OK);
+    value[value_len] = 0;
+    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)enc_key, strlen(enc_key), &first), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_open_with_rng(server, (const uint8_t *)enc_key, strlen(enc_key), os_like_rng, NULL,
+                                                 &second),
+                 PARAMCRYPT_OK);
+    CHECK(paramcrypt_server_session_key_id(first) == paramcrypt_server_session_key_id(second));
+    CHECK(paramcrypt_server_session_key_id(NULL) == 0);
+    CHECK_STATUS(paramcrypt_server_session_mode(first, &mode), PARAMCRYPT_OK);
+    CHECK(mode == PARAMCRYPT_MODE_KEY_IV);
+    CHECK_STATUS(paramcrypt_server_session_decrypt(first, (const uint8_t *)value, value_len, plain, sizeof plain,
+                                                   &plain_len),
+                 PARAMCRYPT_OK);
+    CHECK(plain_len == 6 && memcmp(plain, "secret", 6) == 0);
+    CHECK_STATUS(paramcrypt_server_session_encrypt(second, (const uint8_t *)"reply", 5, (uint8_t *)reply,
+                                                   sizeof reply, &reply_len),
+                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_decrypt(client, (const uint8_t *)reply, reply_len, plain, sizeof plain,
+                                            &plain_len),
+                 PARAMCRYPT_OK);
+    CHECK(plain_len == 5 && memcmp(plain, "reply", 5) == 0);
+    CHECK_STATUS(paramcrypt_server_session_encrypt_with_rng(second, (const uint8_t *)"reply", 5, counter_rng, &next,
+                                                            (uint8_t *)reply, sizeof reply, &reply_len),
+                 PARAMCRYPT_OK);
+
+    /* A too small buffer is reported before decrypting and refuses nothing. */
+    CHECK_STATUS(paramcrypt_server_session_decrypt(first, (const uint8_t *)value, value_len, plain, 4, &plain_len),
+                 PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    CHECK(plain_len == 15);
+
+    /* One failure refuses the common key everywhere. */
+    CHECK_STATUS(paramcrypt_server_session_decrypt(first, (const uint8_t *)forged, strlen(forged), plain,
+                                                   sizeof plain, &plain_len),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK_STATUS(paramcrypt_server_session_decrypt(second, (const uint8_t *)value, value_len, plain, sizeof plain,
+                                                   &plain_len),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK_STATUS(paramcrypt_server_session_encrypt(second, (const uint8_t *)"chosen", 6, (uint8_t *)reply,
+                                                   sizeof reply, &reply_len),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    refused = (paramcrypt_server_session *)&next; /* must stay untouched on failure */
+    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)enc_key, strlen(enc_key), &refused),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK(refused == (paramcrypt_server_session *)&next);
+
+    /* Another client is served. */
+    paramcrypt_session_free(client);
+    client = new_client(key, other_key, sizeof other_key);
+    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)other_key, strlen(other_key), &other), PARAMCRYPT_OK);
+    CHECK(paramcrypt_server_session_key_id(other) != paramcrypt_server_session_key_id(first));
+
+    /* NULL arguments. */
+    CHECK_STATUS(paramcrypt_server_open(NULL, (const uint8_t *)other_key, strlen(other_key), &refused),
+                 PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_open(server, NULL, 5, &refused), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)other_key, strlen(other_key), NULL),
+                 PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_session_decrypt(other, (const uint8_t *)value, value_len, plain, sizeof plain, NULL),
+                 PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_session_mode(NULL, &mode), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_public_key(NULL, &public_key), PARAMCRYPT_ERR_NULL_ARGUMENT);
+
+    /* Sessions outlive the server they came from. */
+    paramcrypt_server_free(server);
+    CHECK_STATUS(paramcrypt_server_session_encrypt(other, (const uint8_t *)"late", 4, (uint8_t *)reply, sizeof reply,
+                                                   &reply_len),
+                 PARAMCRYPT_OK);
+    paramcrypt_server_session_free(first);
+    paramcrypt_server_session_free(second);
+    paramcrypt_server_session_free(other);
+    paramcrypt_server_session_free(NULL);
+    paramcrypt_server_free(NULL);
+    paramcrypt_session_free(client);
+}
+
 int main(int argc, char **argv) {
     paramcrypt_keypair *key;
     if (argc != 2) {
@@ -547,6 +680,7 @@ int main(int argc, char **argv) {
     check_fixture(key, "interop/from_paramcrypt.tsv", 30);
     test_bad_input(key);
     test_null_arguments(key);
+    test_server(key);
 
     paramcrypt_keypair_free(key);
     return finish("test_api");

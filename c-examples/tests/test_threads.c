@@ -1,6 +1,7 @@
-/* Many threads share one key pair and one public key read-only, as request
- * threads of a server do: each makes sessions, wraps, unwraps, encrypts and
- * decrypts, and checks every result.
+/* Many threads share one key pair and one public key read-only, and one
+ * server object, as request threads of a server do: each makes sessions,
+ * wraps, unwraps, opens through the server (cache hits and refusals),
+ * encrypts and decrypts, and checks every result.
  *
  * Usage: test_threads TESTS_DATA_DIR [THREADS] [ITERATIONS]
  */
@@ -11,6 +12,7 @@
 
 static paramcrypt_keypair *shared_key;
 static paramcrypt_public_key *shared_public;
+static paramcrypt_server *shared_server; /* PKCS#1 v1.5, both modes */
 static int iterations = 10;
 
 struct worker {
@@ -40,6 +42,28 @@ static void *work(void *arg) {
                  plain_len == (size_t)n && memcmp(plain, secret, plain_len) == 0;
         if (!ok) w->failures++;
         paramcrypt_session_free(server);
+        if (padding == PARAMCRYPT_PADDING_PKCS1V15) {
+            /* Through the shared server: open twice (the second is a cache
+             * hit), decrypt; every other key is then refused. */
+            paramcrypt_server_session *opened = NULL, *again = NULL;
+            int refuse = (i / 2) % 2;
+            ok = paramcrypt_server_open(shared_server, enc_key, enc_key_len, &opened) == PARAMCRYPT_OK &&
+                 paramcrypt_server_open(shared_server, enc_key, enc_key_len, &again) == PARAMCRYPT_OK &&
+                 paramcrypt_server_session_decrypt(again, value, value_len, plain, sizeof plain, &plain_len) ==
+                     PARAMCRYPT_OK &&
+                 plain_len == (size_t)n && memcmp(plain, secret, plain_len) == 0;
+            if (ok && refuse) {
+                paramcrypt_server_session *refused = NULL;
+                ok = paramcrypt_server_session_decrypt(opened, value, 5, plain, sizeof plain, &plain_len) ==
+                         PARAMCRYPT_ERR_ENCRYPTION_FAILED &&
+                     paramcrypt_server_open(shared_server, enc_key, enc_key_len, &refused) ==
+                         PARAMCRYPT_ERR_ENCRYPTION_FAILED &&
+                     refused == NULL;
+            }
+            if (!ok) w->failures++;
+            paramcrypt_server_session_free(again);
+            paramcrypt_server_session_free(opened);
+        }
         paramcrypt_session_free(client);
     }
     return NULL;
@@ -62,6 +86,9 @@ int main(int argc, char **argv) {
     pem = read_file(path, &len);
     CHECK_STATUS(paramcrypt_keypair_from_pem(pem, len, &shared_key), PARAMCRYPT_OK);
     CHECK_STATUS(paramcrypt_keypair_public_key(shared_key, &shared_public), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_new(shared_key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_BOTH, 16, 64,
+                                       &shared_server),
+                 PARAMCRYPT_OK);
     free(pem);
 
     for (i = 0; i < threads; i++) {
@@ -73,7 +100,8 @@ int main(int argc, char **argv) {
         CHECK(pthread_join(tids[i], NULL) == 0);
         CHECK(workers[i].failures == 0);
     }
-    printf("test_threads: %d threads x %d round trips on one shared key pair\n", threads, iterations);
+    printf("test_threads: %d threads x %d round trips on one shared key pair and server\n", threads, iterations);
+    paramcrypt_server_free(shared_server);
     paramcrypt_public_key_free(shared_public);
     paramcrypt_keypair_free(shared_key);
     return finish("test_threads");
