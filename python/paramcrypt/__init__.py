@@ -10,7 +10,7 @@ The shared library is found through PARAMCRYPT_LIB, else the repository's
 target/release build, else the system library path.
 """
 
-from ._api import KeyPair, Mode, Padding, PublicKey, Session
+from ._api import AcceptedModes, KeyPair, Mode, Padding, PublicKey, Server, ServerSession, Session
 from ._errors import (
     EncryptionFailed,
     InvalidKey,
@@ -39,6 +39,7 @@ def library_version() -> str:
 
 
 __all__ = [
+    "AcceptedModes",
     "ENCRYPTION_FAILED_CODE",
     "ENCRYPTION_FAILED_MESSAGE",
     "EncryptionFailed",
@@ -51,6 +52,8 @@ __all__ = [
     "ParamcryptError",
     "PublicKey",
     "RngError",
+    "Server",
+    "ServerSession",
     "Session",
     "Status",
     "UnsupportedKeySize",

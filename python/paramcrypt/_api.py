@@ -36,6 +36,17 @@ class Mode(enum.IntEnum):
     """encKey carries the raw key; every parameter is base64(IV || ciphertext)."""
 
 
+class AcceptedModes(enum.IntEnum):
+    """The encKey modes a Server accepts."""
+
+    KEY_IV = 0
+    """Only Mode.KEY_IV, what deployed clients send (the default)."""
+    PER_MESSAGE_IV = 1
+    """Only Mode.PER_MESSAGE_IV."""
+    BOTH = 2
+    """Both, told apart by the plaintext length."""
+
+
 def _as_bytes(value: str | BytesLike, what: str) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8")
@@ -312,3 +323,108 @@ class KeyPair(_Handle):
 
     def __repr__(self) -> str:
         return f"<KeyPair {self.bits} bits>" if self._ptr is not None else "<KeyPair closed>"
+
+
+class ServerSession(_Handle):
+    """A client's common key as a Server holds it, from Server.open(). After
+    a decryption fails, the server refuses the key: that call and every later
+    one on any session with the same key raise EncryptionFailed."""
+
+    _free = staticmethod(_ffi.server_session_free)
+    _kind = "ServerSession"
+
+    @property
+    def mode(self) -> Mode:
+        """The client's IV mode."""
+        value = ctypes.c_uint32()
+        _ffi.server_session_mode(self._c(), ctypes.byref(value))
+        return Mode(value.value)
+
+    @property
+    def key_id(self) -> int:
+        """An identifier of the client's common key (a keyed digest): equal for
+        every session with the same key. Use it to keep per-client state."""
+        return int(_ffi.server_session_key_id(self._c()))
+
+    def decrypt(self, value: str | BytesLike) -> bytes:
+        """Decrypts a secret parameter of the request. Raises EncryptionFailed
+        for anything wrong with it, and from then on for this common key."""
+        data = _as_bytes(value, "value")
+        size = int(_ffi.decrypted_max_len(len(data)))
+        return _output(
+            lambda *out: _ffi.server_session_decrypt(self._c(), _in(data), len(data), *out), size, secret=True
+        )
+
+    def encrypt(self, plaintext: str | BytesLike) -> str:
+        """Encrypts a reply value (str as UTF-8, or bytes) under the client's
+        common key. Raises EncryptionFailed once the key is refused."""
+        data = _as_bytes(plaintext, "plaintext")
+        size = int(_ffi.encrypted_len(self.mode, len(data)))
+
+        def encrypt_from(buf: ctypes.Array[ctypes.c_uint8]) -> bytes:
+            return _output(lambda *out: _ffi.server_session_encrypt(self._c(), buf, len(data), *out), size)
+
+        return _with_secret_input(data, encrypt_from).decode("ascii")
+
+    def __repr__(self) -> str:
+        return f"<ServerSession {self.mode.name}>" if self._ptr is not None else "<ServerSession closed>"
+
+
+class Server(_Handle):
+    """A server: a copy of the key pair, its configuration, a cache of opened
+    encKeys (no RSA work when a client reuses its encKey) and the common keys
+    it refused after a failure (so that a replayed encKey is no padding
+    oracle). Thread-safe: share one between request threads.
+
+    Capacities: servers use the defaults (1,024 sessions, 65,536 refusals in
+    0.86 MiB); a cache capacity of 0 disables the cache."""
+
+    _free = staticmethod(_ffi.server_free)
+    _kind = "Server"
+
+    DEFAULT_CACHE_CAPACITY = 1024
+    DEFAULT_REFUSAL_CAPACITY = 65536
+
+    def __init__(
+        self,
+        key_pair: KeyPair,
+        padding: Padding = Padding.PKCS1V15,
+        modes: AcceptedModes = AcceptedModes.KEY_IV,
+        cache_capacity: int = DEFAULT_CACHE_CAPACITY,
+        refusal_capacity: int = DEFAULT_REFUSAL_CAPACITY,
+    ) -> None:
+        if not isinstance(key_pair, KeyPair):
+            raise TypeError(f"key_pair must be a KeyPair, not {type(key_pair).__name__}")
+        padding_value = _as_enum(Padding, padding, "padding")
+        modes_value = _as_enum(AcceptedModes, modes, "modes")
+        for name, capacity in (("cache_capacity", cache_capacity), ("refusal_capacity", refusal_capacity)):
+            if isinstance(capacity, bool) or not isinstance(capacity, int):
+                raise TypeError(f"{name} must be int, not {type(capacity).__name__}")
+            if capacity < 0:
+                raise ValueError(f"{name} must not be negative")
+        ptr = _new_handle(
+            lambda out: _ffi.server_new(
+                key_pair._c(), padding_value, modes_value, cache_capacity, refusal_capacity, out
+            )
+        )
+        super().__init__(ptr)
+
+    def public_key(self) -> PublicKey:
+        """The server's public key."""
+        return PublicKey(_new_handle(lambda out: _ffi.server_public_key(self._c(), out)))
+
+    def public_key_base64(self) -> str:
+        """The getPublicKey value."""
+        with self.public_key() as public_key:
+            return public_key.to_base64()
+
+    def open(self, enc_key: str | BytesLike) -> ServerSession:
+        """The client's session from a request's encKey: cached when the
+        client reuses its encKey, else unwrapped. Raises EncryptionFailed for
+        any bad, stale or refused encKey."""
+        data = _as_bytes(enc_key, "enc_key")
+        return ServerSession(_new_handle(lambda out: _ffi.server_open(self._c(), _in(data), len(data), out)))
+
+    def __repr__(self) -> str:
+        return "<Server>" if self._ptr is not None else "<Server closed>"
+

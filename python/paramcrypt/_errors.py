@@ -15,6 +15,7 @@ class Status(enum.IntEnum):
     NULL_ARGUMENT = 1
     INVALID_ARGUMENT = 2
     BUFFER_TOO_SMALL = 3
+    BUSY = 4
     UNSUPPORTED_KEY_SIZE = 100
     INVALID_KEY = 101
     RNG = 102

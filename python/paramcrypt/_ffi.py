@@ -144,5 +144,32 @@ session_decrypt = _status_fn(
 )
 session_free = _declare("paramcrypt_session_free", [c_void_p], None)
 
+server_new = _status_fn(
+    "paramcrypt_server_new", [c_void_p, c_uint32, c_uint32, c_size_t, c_size_t, c_void_pp]
+)
+server_new_with_rng = _status_fn(
+    "paramcrypt_server_new_with_rng",
+    [c_void_p, c_uint32, c_uint32, c_size_t, c_size_t, RNG_CALLBACK, c_void_p, c_void_pp],
+)
+server_public_key = _status_fn("paramcrypt_server_public_key", [c_void_p, c_void_pp])
+server_open = _status_fn("paramcrypt_server_open", [c_void_p, c_uint8_p, c_size_t, c_void_pp])
+server_open_with_rng = _status_fn(
+    "paramcrypt_server_open_with_rng", [c_void_p, c_uint8_p, c_size_t, RNG_CALLBACK, c_void_p, c_void_pp]
+)
+server_free = _declare("paramcrypt_server_free", [c_void_p], None)
+server_session_mode = _status_fn("paramcrypt_server_session_mode", [c_void_p, c_uint32_p])
+server_session_key_id = _declare("paramcrypt_server_session_key_id", [c_void_p], ctypes.c_uint64)
+server_session_decrypt = _status_fn(
+    "paramcrypt_server_session_decrypt", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p]
+)
+server_session_encrypt = _status_fn(
+    "paramcrypt_server_session_encrypt", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p]
+)
+server_session_encrypt_with_rng = _status_fn(
+    "paramcrypt_server_session_encrypt_with_rng",
+    [c_void_p, c_uint8_p, c_size_t, RNG_CALLBACK, c_void_p, c_uint8_p, c_size_t, c_size_t_p],
+)
+server_session_free = _declare("paramcrypt_server_session_free", [c_void_p], None)
+
 encrypted_len = _declare("paramcrypt_encrypted_len", [c_uint32, c_size_t], c_size_t)
 decrypted_max_len = _declare("paramcrypt_decrypted_max_len", [c_size_t], c_size_t)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import paramcrypt
-from paramcrypt import Mode, Padding, Status, _ffi
+from paramcrypt import AcceptedModes, Mode, Padding, Status, _ffi
 
 HEADER = Path(__file__).resolve().parents[2] / "include" / "paramcrypt.h"
 
@@ -21,6 +21,7 @@ C_TO_CTYPES: dict[str, Any] = {
     "void": None,
     "size_t": ctypes.c_size_t,
     "uint32_t": ctypes.c_uint32,
+    "uint64_t": ctypes.c_uint64,
     "paramcrypt_status": ctypes.c_uint32,
     "const char *": ctypes.c_char_p,
     "const uint8_t *": _ffi.c_uint8_p,
@@ -30,8 +31,9 @@ C_TO_CTYPES: dict[str, Any] = {
     "paramcrypt_mode *": _ffi.c_uint32_p,
     "paramcrypt_rng_callback": _ffi.RNG_CALLBACK,
 }
-HANDLE = re.compile(r"^(const )?paramcrypt_(keypair|public_key|session) \*$")
-HANDLE_SLOT = re.compile(r"^paramcrypt_(keypair|public_key|session) \*\*$")
+HANDLES = "keypair|public_key|session|server|server_session"
+HANDLE = re.compile(rf"^(const )?paramcrypt_({HANDLES}) \*$")
+HANDLE_SLOT = re.compile(rf"^paramcrypt_({HANDLES}) \*\*$")
 
 
 def header_text() -> str:
@@ -117,6 +119,7 @@ def test_enum_values_match_the_header() -> None:
     assert status == header_enum("paramcrypt_status")
     assert enum_members(Padding, "PARAMCRYPT_PADDING_") == header_enum("paramcrypt_padding")
     assert enum_members(Mode, "PARAMCRYPT_MODE_") == header_enum("paramcrypt_mode")
+    assert enum_members(AcceptedModes, "PARAMCRYPT_ACCEPT_") == header_enum("paramcrypt_accepted_modes")
 
 
 def test_constants_match_the_header() -> None:
@@ -125,3 +128,5 @@ def test_constants_match_the_header() -> None:
     assert f'"{paramcrypt.ENCRYPTION_FAILED_MESSAGE}"' == defines["PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE"]
     assert f'"{paramcrypt.__version__}"' == defines["PARAMCRYPT_VERSION"]
     assert f'"{paramcrypt.library_version()}"' == defines["PARAMCRYPT_VERSION"]
+    assert int(defines["PARAMCRYPT_SERVER_CACHE_CAPACITY"]) == paramcrypt.Server.DEFAULT_CACHE_CAPACITY
+    assert int(defines["PARAMCRYPT_SERVER_REFUSAL_CAPACITY"]) == paramcrypt.Server.DEFAULT_REFUSAL_CAPACITY
