@@ -4,10 +4,17 @@
  *   demo [KEY_FILE]     (default: build/demo-server-key.pem)
  *
  * The server loads its RSA key from KEY_FILE, or generates one and stores it
- * there (mode 0600) so the next start reuses it. The client fetches the public
- * key, sends sendSecretData with two secrets and encKey, reads them back with
- * getSecretData, and, after the server restarts with a new key, recovers from
- * 40002 by starting over. Secret values are never printed.
+ * there (mode 0600) so the next start reuses it, and opens encKeys through a
+ * paramcrypt_server: a client reusing its encKey costs no RSA work, and after
+ * a decryption fails the common key is refused, so that a replayed encKey is
+ * no padding oracle. The secret methods need the pre-shared key (the
+ * X-Auth-PSK header of deployed devices), and stored secrets belong to the
+ * common key that stored them. The client fetches the public key, sends
+ * sendSecretData with two secrets and encKey, reads the first back with
+ * getSecretData; an attacker replays the captured encKey with a forged
+ * secret and is refused from then on; the client starts over; and after the
+ * server restarts with a new key the client recovers from 40002 again.
+ * Secret values and the PSK are never printed.
  *
  * The JSON handling is deliberately minimal (fixed field lookup, no escapes):
  * enough for these messages, not a JSON parser.
@@ -56,10 +63,22 @@ static void wipe(void *buf, size_t len) {
 
 /* ------------------------------------------------------------------ server */
 
+#define SECRET_CAP 256
+#define STORE_SLOTS 8
+
+/* A stored secret, owned by the common key that stored it. */
+struct stored_secret {
+    uint64_t owner; /* paramcrypt_server_session_key_id; 0: free slot */
+    unsigned char secret[SECRET_CAP];
+    size_t len;
+};
+
 struct server {
     paramcrypt_keypair *key;
-    unsigned char secret1[256], secret2[256];
-    size_t secret1_len, secret2_len;
+    paramcrypt_server *server;
+    const char *psk;
+    struct stored_secret store[STORE_SLOTS];
+    unsigned next_slot;
 };
 
 static int save_key(const paramcrypt_keypair *key, const char *path) {
@@ -75,9 +94,16 @@ static int save_key(const paramcrypt_keypair *key, const char *path) {
     return ok;
 }
 
-static int server_start(struct server *server, const char *key_path) {
+static int server_open_encryption(struct server *server) {
+    paramcrypt_status status =
+        paramcrypt_server_new(server->key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV,
+                              PARAMCRYPT_SERVER_CACHE_CAPACITY, PARAMCRYPT_SERVER_REFUSAL_CAPACITY, &server->server);
+    if (status != PARAMCRYPT_OK) fprintf(stderr, "server: %s\n", paramcrypt_status_message(status));
+    return status == PARAMCRYPT_OK;
+}
+
+static int server_load_key(struct server *server, const char *key_path) {
     FILE *f = fopen(key_path, "rb");
-    memset(server, 0, sizeof *server);
     if (f) {
         unsigned char pem[4096];
         size_t len = fread(pem, 1, sizeof pem, f);
@@ -100,9 +126,37 @@ static int server_start(struct server *server, const char *key_path) {
     return 1;
 }
 
+static int server_start(struct server *server, const char *key_path, const char *psk) {
+    memset(server, 0, sizeof *server);
+    server->psk = psk;
+    return server_load_key(server, key_path) && server_open_encryption(server);
+}
+
 static void server_stop(struct server *server) {
+    paramcrypt_server_free(server->server);
     paramcrypt_keypair_free(server->key);
     wipe(server, sizeof *server);
+}
+
+/* Compares the PSK in constant time: the time must not tell how much of a
+ * guess is right. */
+static int psk_ok(const struct server *server, const char *psk) {
+    size_t want = strlen(server->psk), got = psk ? strlen(psk) : 0, i;
+    volatile unsigned char diff = (unsigned char)(want != got);
+    for (i = 0; i < want; i++) diff |= (unsigned char)(server->psk[i] ^ (i < got ? psk[i] : 0));
+    return psk && diff == 0;
+}
+
+/* The slot of the secret stored by `owner`, or a slot to store it in. */
+static struct stored_secret *store_slot(struct server *server, uint64_t owner, int create) {
+    unsigned i;
+    for (i = 0; i < STORE_SLOTS; i++)
+        if (server->store[i].owner == owner) return &server->store[i];
+    if (!create) return NULL;
+    i = server->next_slot++ % STORE_SLOTS; /* the oldest owner loses its secret */
+    wipe(&server->store[i], sizeof server->store[i]);
+    server->store[i].owner = owner;
+    return &server->store[i];
 }
 
 static void encryption_failed(long id, char *response, size_t cap) {
@@ -110,11 +164,13 @@ static void encryption_failed(long id, char *response, size_t cap) {
              PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE, id);
 }
 
-/* Handles one JSON-RPC request on POST /sony/<service>. */
-static void server_handle(struct server *server, const char *request, char *response, size_t cap) {
+/* Handles one JSON-RPC request on POST /sony/<service> with the X-Auth-PSK
+ * header `psk` (NULL: absent). */
+static void server_handle(struct server *server, const char *psk, const char *request, char *response,
+                          size_t cap) {
     char method[64], enc_key[FIELD_CAP], value[FIELD_CAP];
     long id = json_id(request);
-    paramcrypt_session *session = NULL;
+    paramcrypt_server_session *session = NULL;
 
     if (!json_string(request, "method", method, sizeof method)) {
         snprintf(response, cap, "{\"error\":[3,\"Illegal Argument\"],\"id\":%ld}", id);
@@ -124,7 +180,7 @@ static void server_handle(struct server *server, const char *request, char *resp
         paramcrypt_public_key *public_key = NULL;
         char b64[1024];
         size_t b64_len = 0;
-        if (paramcrypt_keypair_public_key(server->key, &public_key) != PARAMCRYPT_OK ||
+        if (paramcrypt_server_public_key(server->server, &public_key) != PARAMCRYPT_OK ||
             paramcrypt_public_key_to_base64(public_key, (uint8_t *)b64, sizeof b64 - 1, &b64_len) != PARAMCRYPT_OK) {
             snprintf(response, cap, "{\"error\":[500,\"Internal Error\"],\"id\":%ld}", id);
         } else {
@@ -134,37 +190,56 @@ static void server_handle(struct server *server, const char *request, char *resp
         paramcrypt_public_key_free(public_key);
         return;
     }
-    /* Every other method carries encKey; any failure from here is 40002. */
+    if (strcmp(method, "sendSecretData") != 0 && strcmp(method, "getSecretData") != 0) {
+        snprintf(response, cap, "{\"error\":[12,\"No Such Method\"],\"id\":%ld}", id);
+        return;
+    }
+    /* The secret methods need the pre-shared key: an encKey does not
+     * authenticate its sender (anyone can make one from the public key). */
+    if (!psk_ok(server, psk)) {
+        snprintf(response, cap, "{\"error\":[401,\"Unauthorized\"],\"id\":%ld}", id);
+        return;
+    }
+    /* Both carry encKey; any failure from here is 40002. */
     if (!json_string(request, "encKey", enc_key, sizeof enc_key) ||
-        paramcrypt_keypair_unwrap(server->key, (const uint8_t *)enc_key, strlen(enc_key),
-                                  PARAMCRYPT_PADDING_PKCS1V15, &session) != PARAMCRYPT_OK) {
+        paramcrypt_server_open(server->server, (const uint8_t *)enc_key, strlen(enc_key), &session) != PARAMCRYPT_OK) {
         encryption_failed(id, response, cap);
         return;
     }
     if (strcmp(method, "sendSecretData") == 0) {
+        unsigned char secret1[SECRET_CAP], secret2[SECRET_CAP];
+        size_t len1 = 0, len2 = 0;
+        /* Decrypt into scratch buffers; the store changes only when both
+         * succeed (after a failure, *out_len is no data length). */
         int ok = json_string(request, "secretData1", value, sizeof value) &&
-                 paramcrypt_session_decrypt(session, (const uint8_t *)value, strlen(value), server->secret1,
-                                            sizeof server->secret1, &server->secret1_len) == PARAMCRYPT_OK &&
+                 paramcrypt_server_session_decrypt(session, (const uint8_t *)value, strlen(value), secret1,
+                                                   sizeof secret1, &len1) == PARAMCRYPT_OK &&
                  json_string(request, "secretData2", value, sizeof value) &&
-                 paramcrypt_session_decrypt(session, (const uint8_t *)value, strlen(value), server->secret2,
-                                            sizeof server->secret2, &server->secret2_len) == PARAMCRYPT_OK;
-        if (ok)
+                 paramcrypt_server_session_decrypt(session, (const uint8_t *)value, strlen(value), secret2,
+                                                   sizeof secret2, &len2) == PARAMCRYPT_OK;
+        if (ok) {
+            struct stored_secret *slot = store_slot(server, paramcrypt_server_session_key_id(session), 1);
+            memcpy(slot->secret, secret1, len1);
+            slot->len = len1;
             snprintf(response, cap, "{\"result\":[],\"id\":%ld}", id);
-        else
+        } else {
             encryption_failed(id, response, cap);
-    } else if (strcmp(method, "getSecretData") == 0) {
+        }
+        wipe(secret1, sizeof secret1);
+        wipe(secret2, sizeof secret2);
+    } else {
+        const struct stored_secret *slot = store_slot(server, paramcrypt_server_session_key_id(session), 0);
         size_t len = 0;
-        if (paramcrypt_session_encrypt(session, server->secret1, server->secret1_len, (uint8_t *)value,
-                                       sizeof value - 1, &len) == PARAMCRYPT_OK) {
+        if (paramcrypt_server_session_encrypt(session, slot ? slot->secret : (const uint8_t *)"",
+                                              slot ? slot->len : 0, (uint8_t *)value, sizeof value - 1,
+                                              &len) == PARAMCRYPT_OK) {
             value[len] = 0;
             snprintf(response, cap, "{\"result\":[{\"secretData\":\"%s\"}],\"id\":%ld}", value, id);
         } else {
             encryption_failed(id, response, cap);
         }
-    } else {
-        snprintf(response, cap, "{\"error\":[12,\"No Such Method\"],\"id\":%ld}", id);
     }
-    paramcrypt_session_free(session);
+    paramcrypt_server_session_free(session);
 }
 
 /* ------------------------------------------------------------------ client */
@@ -172,12 +247,15 @@ static void server_handle(struct server *server, const char *request, char *resp
 struct client {
     paramcrypt_session *session;
     char enc_key[FIELD_CAP];
+    const char *psk;
     long next_id;
 };
 
-static void call(struct server *server, const char *service, const char *request, char *response) {
-    printf("-> POST /sony/%s %s\n", service, request);
-    server_handle(server, request, response, MSG_CAP);
+/* One HTTP request; the PSK header is shown masked. */
+static void call(struct server *server, const char *psk, const char *service, const char *request,
+                 char *response) {
+    printf("-> POST /sony/%s%s %s\n", service, psk ? " (X-Auth-PSK: ***)" : "", request);
+    server_handle(server, psk, request, response, MSG_CAP);
     printf("<- %s\n", response);
 }
 
@@ -191,7 +269,7 @@ static int client_initialize(struct client *client, struct server *server) {
     client->session = NULL;
     snprintf(request, sizeof request, "{\"method\":\"getPublicKey\",\"params\":[],\"id\":%ld,\"version\":\"1.0\"}",
              ++client->next_id);
-    call(server, "encryption", request, response);
+    call(server, NULL, "encryption", request, response);
     ok = json_string(response, "publicKey", b64, sizeof b64) &&
          paramcrypt_public_key_from_base64((const uint8_t *)b64, strlen(b64), &public_key) == PARAMCRYPT_OK &&
          paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, &client->session) == PARAMCRYPT_OK &&
@@ -211,19 +289,27 @@ static int encrypt_field(const struct client *client, const char *secret, char *
     return 1;
 }
 
-/* sendSecretData; on 40002 the client starts over once. */
-static int client_send_secrets(struct client *client, struct server *server, const char *one, const char *two) {
+static void send_secret_data_request(char *request, size_t cap, const char *value1, const char *value2,
+                                     const char *enc_key, long id) {
+    snprintf(request, cap,
+             "{\"method\":\"sendSecretData\",\"params\":[{\"secretData1\":\"%s\",\"secretData2\":\"%s\","
+             "\"encKey\":\"%s\"}],\"id\":%ld,\"version\":\"1.0\"}",
+             value1, value2, enc_key, id);
+}
+
+/* sendSecretData; on 40002 the client starts over once. The request is
+ * copied to `sent` (what an eavesdropper captures). */
+static int client_send_secrets(struct client *client, struct server *server, const char *one, const char *two,
+                               char *sent) {
     int attempt;
     for (attempt = 0; attempt < 2; attempt++) {
         char request[MSG_CAP], response[MSG_CAP], value1[FIELD_CAP], value2[FIELD_CAP];
         if (!client->session && !client_initialize(client, server)) return 0;
         if (!encrypt_field(client, one, value1, sizeof value1) || !encrypt_field(client, two, value2, sizeof value2))
             return 0;
-        snprintf(request, sizeof request,
-                 "{\"method\":\"sendSecretData\",\"params\":[{\"secretData1\":\"%s\",\"secretData2\":\"%s\","
-                 "\"encKey\":\"%s\"}],\"id\":%ld,\"version\":\"1.0\"}",
-                 value1, value2, client->enc_key, ++client->next_id);
-        call(server, "demo", request, response);
+        send_secret_data_request(request, sizeof request, value1, value2, client->enc_key, ++client->next_id);
+        if (sent) memcpy(sent, request, sizeof request);
+        call(server, client->psk, "demo", request, response);
         if (strstr(response, "\"result\"")) return 1;
         if (strstr(response, "[40002,")) {
             printf("# client: 40002 Encryption Failed -> start over\n");
@@ -242,7 +328,7 @@ static int client_get_secret(struct client *client, struct server *server, const
     snprintf(request, sizeof request,
              "{\"method\":\"getSecretData\",\"params\":[{\"encKey\":\"%s\"}],\"id\":%ld,\"version\":\"1.0\"}",
              client->enc_key, ++client->next_id);
-    call(server, "demo", request, response);
+    call(server, client->psk, "demo", request, response);
     ok = json_string(response, "secretData", value, sizeof value) &&
          paramcrypt_session_decrypt(client->session, (const uint8_t *)value, strlen(value), plain, sizeof plain,
                                     &plain_len) == PARAMCRYPT_OK &&
@@ -251,39 +337,76 @@ static int client_get_secret(struct client *client, struct server *server, const
     return ok;
 }
 
-static int stored(const struct server *server, const char *one, const char *two) {
-    return server->secret1_len == strlen(one) && memcmp(server->secret1, one, server->secret1_len) == 0 &&
-           server->secret2_len == strlen(two) && memcmp(server->secret2, two, server->secret2_len) == 0;
+/* An attacker who captured a sendSecretData request (and the PSK, which
+ * travels in the clear without TLS) replays its encKey with a forged
+ * secretData1, as a padding-oracle attack does, then replays the request
+ * unchanged. Returns 1 when both get 40002. */
+static int attacker_replays(struct server *server, const char *psk, const char *captured) {
+    char enc_key[FIELD_CAP], request[MSG_CAP], response[MSG_CAP];
+    int refused;
+    if (!json_string(captured, "encKey", enc_key, sizeof enc_key)) return 0;
+    /* 17 bytes: no whole number of blocks, so it fails whatever the key. */
+    send_secret_data_request(request, sizeof request, "AAAAAAAAAAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAAAAAAAAA==",
+                             enc_key, 666);
+    call(server, psk, "demo", request, response);
+    refused = strstr(response, "[40002,") != NULL;
+    call(server, psk, "demo", captured, response);
+    return refused && strstr(response, "[40002,") != NULL;
+}
+
+static int unauthorized(struct server *server, const char *captured) {
+    char response[MSG_CAP];
+    call(server, "not the psk", "demo", captured, response);
+    return strstr(response, "[401,") != NULL;
 }
 
 static const char *verdict(int ok) { return ok ? "match" : "MISMATCH"; }
 
 int main(int argc, char **argv) {
     const char *key_path = argc > 1 ? argv[1] : "build/demo-server-key.pem";
+    /* A device's pre-shared key, set by its owner (never printed). */
+    const char *psk = "demo-psk-0123456789";
     struct server server;
-    struct client client = {NULL, {0}, 0};
-    int sent, got, recovered;
+    struct client client = {NULL, {0}, NULL, 0};
+    char captured[MSG_CAP];
+    int sent, got, guarded, replay_refused, restarted, recovered;
 
+    client.psk = psk;
     printf("# paramcrypt %s demo\n", paramcrypt_version());
-    if (!server_start(&server, key_path)) return 1;
+    if (!server_start(&server, key_path, psk)) return 1;
 
     printf("\n# sendSecretData: two secret parameters and encKey in one params object\n");
-    sent = client_send_secrets(&client, &server, "correct horse battery staple", "1234") &&
-           stored(&server, "correct horse battery staple", "1234");
-    printf("# server decrypted both secrets: %s\n", verdict(sent));
+    sent = client_send_secrets(&client, &server, "correct horse battery staple", "1234", captured);
+    printf("# server decrypted and stored both secrets: %s\n", verdict(sent));
 
-    printf("\n# getSecretData: the server answers with the client's common key\n");
+    printf("\n# getSecretData: the server answers with the client's own secret, under its common key\n");
     got = client_get_secret(&client, &server, "correct horse battery staple");
     printf("# client decrypted secretData: %s\n", verdict(got));
 
+    printf("\n# without the pre-shared key, the secret methods are refused\n");
+    guarded = unauthorized(&server, captured);
+    printf("# 401 Unauthorized: %s\n", verdict(guarded));
+
+    printf("\n# an attacker replays the captured encKey with a forged secret: the server refuses that common key\n");
+    replay_refused = attacker_replays(&server, psk, captured);
+    printf("# forged and replayed requests answered 40002: %s\n", verdict(replay_refused));
+    printf("# the client's key is refused too; it starts over on 40002\n");
+    restarted = client_send_secrets(&client, &server, "a fresh secret", "4321", NULL) &&
+                client_get_secret(&client, &server, "a fresh secret");
+    printf("# with a new common key the client is served again: %s\n", verdict(restarted));
+
     printf("\n# the server restarts with a new key (its key file was replaced); the client keeps its encKey\n");
     server_stop(&server);
-    if (unlink(key_path) != 0 || !server_start(&server, key_path)) return 1;
-    recovered = client_send_secrets(&client, &server, "new secret", "5678") && stored(&server, "new secret", "5678");
+    if (unlink(key_path) != 0 || !server_start(&server, key_path, psk)) return 1;
+    recovered = client_send_secrets(&client, &server, "new secret", "5678", NULL) &&
+                client_get_secret(&client, &server, "new secret");
     printf("# after 40002 and re-initialization the server decrypted both secrets: %s\n", verdict(recovered));
 
     paramcrypt_session_free(client.session);
     server_stop(&server);
-    printf("\n%s\n", sent && got && recovered ? "demo OK" : "demo FAILED");
-    return sent && got && recovered ? 0 : 1;
+    {
+        int ok = sent && got && guarded && replay_refused && restarted && recovered;
+        printf("\n%s\n", ok ? "demo OK" : "demo FAILED");
+        return ok ? 0 : 1;
+    }
 }

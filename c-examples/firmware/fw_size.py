@@ -14,7 +14,9 @@ from pathlib import Path
 FLASH_SECTIONS = (".vectors", ".text", ".ARM.extab", ".ARM.exidx", ".rodata", ".preinit_array",
                   ".init_array", ".fini_array", ".data")
 LIBRARY = "libparamcrypt.a("
-TARGETS = {"server_flash": 64 * 1024, "keygen_flash": 96 * 1024, "heap": 8 * 1024, "stack": 8 * 1024}
+# The server path was 64 KiB before it ran on the server object (the encKey
+# cache, the refusals, their keyed digests and locks: +5.3 KiB).
+TARGETS = {"server_flash": 68 * 1024, "keygen_flash": 96 * 1024, "heap": 8 * 1024, "stack": 8 * 1024}
 
 
 def section_sizes(elf: Path) -> dict:
@@ -137,18 +139,23 @@ def main() -> None:
               f"| ≤ {kib(target)}: {verdict} |")
 
     heap, stack = run["unwrap_decrypt_heap_peak_bytes"], run["unwrap_decrypt_stack_bytes"]
+    cached, unwrap = run["cached_open_instructions"], run["rsa2048_unwrap_instructions"]
     flash_targets = (TARGETS["server_flash"], TARGETS["keygen_flash"])
     over = [row[0] for row, target in zip(rows, flash_targets) if row[3] > target]
     over += [name for name, value in (("heap", heap), ("stack", stack)) if value > TARGETS[name]]
+    if cached * 100 >= unwrap:
+        over.append("cached open (target: under 1% of an unwrap)")
     print("\n| RSA-2048 unwrap + parameter decrypt | measured | target |")
     print("| --- | ---: | ---: |")
     print(f"| heap high-water mark | {heap} B | ≤ 8 KiB: {'ok' if heap <= TARGETS['heap'] else 'OVER'} |")
     print(f"| stack high-water mark | {stack} B | ≤ 8 KiB: {'ok' if stack <= TARGETS['stack'] else 'OVER'} |")
     print(f"| key pair resident on the heap | {run['key_pair_heap_bytes']} B | |")
+    print(f"| server resident on the heap (key pair, 4 sessions, 256 refusals) | {run['server_heap_bytes']} B | |")
 
     print("\n| operation (`-icount shift=0`) | instructions | at 100 MHz, 1 instr/cycle |")
     print("| --- | ---: | ---: |")
     for key, label in (("key_load", "PKCS#8 key load (2048-bit)"), ("rsa2048_unwrap", "RSA-2048 encKey unwrap"),
+                       ("cached_open", "encKey open from the cache (a later request)"),
                        ("param_1kib_decrypt", "1 KiB parameter decrypt"),
                        ("rsa1024_keygen", "RSA-1024 key generation (one run; varies with the RNG)")):
         n = run[f"{key}_instructions"]
@@ -177,7 +184,7 @@ def main() -> None:
         print(f"| {size} | {sec} | `{name[:90]}` |")
 
     if args.check_budget and over:
-        sys.exit(f"\nover budget: {', '.join(over)} (targets: library flash 64 KiB server path, 96 KiB with key "
+        sys.exit(f"\nover budget: {', '.join(over)} (targets: library flash 68 KiB server path, 96 KiB with key "
                  "generation; heap and stack 8 KiB each)")
 
 

@@ -2,9 +2,12 @@
  * per request, checked against values made on the host by Python
  * `cryptography` (fw_vectors.h), with its cost measured.
  *
- * Boot: load the stored PKCS#8 key (no key generation), publish getPublicKey.
- * Request: unwrap the client's encKey, decrypt two secret parameters, encrypt
- * a reply. Then one 1024-bit key generation (unless FW_SERVER_ONLY).
+ * Boot: load the stored PKCS#8 key (no key generation) into a server object
+ * with the firmware capacities, publish getPublicKey.
+ * Request: open the client's encKey (an RSA unwrap), decrypt two secret
+ * parameters, encrypt a reply. A second request with the same encKey opens
+ * it from the cache. A forged parameter refuses that common key: the encKey
+ * then gets 40002. Then one 1024-bit key generation (unless FW_SERVER_ONLY).
  *
  * Output goes over semihosting; the exit status is 0 only if every check
  * passes. Lines starting "measure " are read by `make size`.
@@ -150,8 +153,9 @@ static uint8_t out[2048];
 
 int main(void) {
     paramcrypt_keypair *key = NULL;
+    paramcrypt_server *server = NULL;
     paramcrypt_public_key *public_key = NULL;
-    paramcrypt_session *session = NULL;
+    paramcrypt_server_session *session = NULL, *again = NULL;
     size_t len = 0, secret_len = 0, heap_before, i;
     uint8_t secret[64];
     uint32_t t0, t1;
@@ -169,45 +173,55 @@ int main(void) {
     CHECK(paramcrypt_keypair_bits(key) == 2048);
     printf("measure key_pair_heap_bytes=%lu\n", (unsigned long)heap_now);
 
+    /* The server object takes a copy of the key pair; the original goes. */
+    CHECK(paramcrypt_server_new_with_rng(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV,
+                                         PARAMCRYPT_FIRMWARE_CACHE_CAPACITY, PARAMCRYPT_FIRMWARE_REFUSAL_CAPACITY,
+                                         fw_rng, NULL, &server) == PARAMCRYPT_OK);
+    paramcrypt_keypair_free(key);
+    key = NULL;
+    if (!server) return 1;
+    printf("measure server_heap_bytes=%lu\n", (unsigned long)heap_now);
+
     /* getPublicKey. */
-    CHECK(paramcrypt_keypair_public_key(key, &public_key) == PARAMCRYPT_OK);
+    CHECK(paramcrypt_server_public_key(server, &public_key) == PARAMCRYPT_OK);
     CHECK(paramcrypt_public_key_to_base64(public_key, out, sizeof out - 1, &len) == PARAMCRYPT_OK);
     out[len] = 0;
     CHECK(strcmp((const char *)out, FW_EXPECTED_PUBLIC_KEY_B64) == 0);
     printf("getPublicKey: %s\n", out);
 
-    /* A request: unwrap encKey and decrypt one parameter, measured. */
+    /* A request: open encKey (an RSA unwrap) and decrypt one parameter, measured. */
     heap_before = heap_now;
     heap_peak = heap_now;
     top = current_sp();
     paint_stack(top);
     t0 = timer_now();
-    CHECK(paramcrypt_keypair_unwrap_with_rng(key, (const uint8_t *)FW_ENC_KEY, strlen(FW_ENC_KEY),
-                                             PARAMCRYPT_PADDING_PKCS1V15, fw_rng, NULL, &session) == PARAMCRYPT_OK);
+    CHECK(paramcrypt_server_open_with_rng(server, (const uint8_t *)FW_ENC_KEY, strlen(FW_ENC_KEY), fw_rng, NULL,
+                                          &session) == PARAMCRYPT_OK);
     t1 = timer_now();
-    CHECK(paramcrypt_session_decrypt(session, (const uint8_t *)FW_SECRET_DATA1, strlen(FW_SECRET_DATA1), secret,
-                                     sizeof secret, &secret_len) == PARAMCRYPT_OK);
+    CHECK(paramcrypt_server_session_decrypt(session, (const uint8_t *)FW_SECRET_DATA1, strlen(FW_SECRET_DATA1),
+                                            secret, sizeof secret, &secret_len) == PARAMCRYPT_OK);
     printf("measure unwrap_decrypt_stack_bytes=%lu\n", (unsigned long)stack_used_below(top));
     printf("measure unwrap_decrypt_heap_peak_bytes=%lu\n", (unsigned long)(heap_peak - heap_before));
     report_time("rsa2048_unwrap", t0, t1);
     CHECK(equals_text(secret, secret_len, FW_EXPECTED_SECRET1));
-    CHECK(paramcrypt_session_decrypt(session, (const uint8_t *)FW_SECRET_DATA2, strlen(FW_SECRET_DATA2), secret,
-                                     sizeof secret, &secret_len) == PARAMCRYPT_OK);
+    CHECK(paramcrypt_server_session_decrypt(session, (const uint8_t *)FW_SECRET_DATA2, strlen(FW_SECRET_DATA2),
+                                            secret, sizeof secret, &secret_len) == PARAMCRYPT_OK);
     CHECK(equals_text(secret, secret_len, FW_EXPECTED_SECRET2));
     memset(secret, 0, sizeof secret);
     printf("sendSecretData: both secrets decrypted and match\n");
 
     /* getSecretData: the reply under the client's key and IV. */
-    CHECK(paramcrypt_session_encrypt_with_rng(session, (const uint8_t *)FW_REPLY_PLAINTEXT, strlen(FW_REPLY_PLAINTEXT),
-                                              fw_rng, NULL, out, sizeof out - 1, &len) == PARAMCRYPT_OK);
+    CHECK(paramcrypt_server_session_encrypt_with_rng(session, (const uint8_t *)FW_REPLY_PLAINTEXT,
+                                                     strlen(FW_REPLY_PLAINTEXT), fw_rng, NULL, out, sizeof out - 1,
+                                                     &len) == PARAMCRYPT_OK);
     out[len] = 0;
     CHECK(strcmp((const char *)out, FW_EXPECTED_REPLY) == 0);
     printf("getSecretData: reply matches the host's value\n");
 
     /* A 1 KiB parameter. */
     t0 = timer_now();
-    CHECK(paramcrypt_session_decrypt(session, (const uint8_t *)FW_PARAM_1KIB, strlen(FW_PARAM_1KIB), out, sizeof out,
-                                     &len) == PARAMCRYPT_OK);
+    CHECK(paramcrypt_server_session_decrypt(session, (const uint8_t *)FW_PARAM_1KIB, strlen(FW_PARAM_1KIB), out,
+                                            sizeof out, &len) == PARAMCRYPT_OK);
     t1 = timer_now();
     report_time("param_1kib_decrypt", t0, t1);
     CHECK(len == 1024);
@@ -215,13 +229,37 @@ int main(void) {
         if (out[i] != (uint8_t)((i * 7 + 3) & 0xFF)) break;
     CHECK(i == 1024);
 
-    /* A bad encKey is the uniform failure on the device too. */
-    paramcrypt_session_free(session);
-    session = NULL;
-    CHECK(paramcrypt_keypair_unwrap_with_rng(key, (const uint8_t *)"AAAA", 4, PARAMCRYPT_PADDING_PKCS1V15, fw_rng,
-                                             NULL, &session) == PARAMCRYPT_ERR_ENCRYPTION_FAILED);
-    CHECK(paramcrypt_keypair_unwrap(key, (const uint8_t *)FW_ENC_KEY, strlen(FW_ENC_KEY),
-                                    PARAMCRYPT_PADDING_PKCS1V15, &session) == PARAMCRYPT_ERR_RNG);
+    /* A second request with the same encKey: from the cache, no RSA work
+     * (and no RNG needed), measured. */
+    t0 = timer_now();
+    CHECK(paramcrypt_server_open(server, (const uint8_t *)FW_ENC_KEY, strlen(FW_ENC_KEY), &again) == PARAMCRYPT_OK);
+    t1 = timer_now();
+    report_time("cached_open", t0, t1);
+    CHECK(paramcrypt_server_session_decrypt(again, (const uint8_t *)FW_SECRET_DATA1, strlen(FW_SECRET_DATA1), secret,
+                                            sizeof secret, &secret_len) == PARAMCRYPT_OK);
+    CHECK(equals_text(secret, secret_len, FW_EXPECTED_SECRET1));
+    memset(secret, 0, sizeof secret);
+    printf("second request: encKey opened from the cache\n");
+
+    /* A forged parameter refuses the common key: the sessions and the encKey
+     * get 40002 from then on. */
+    CHECK(paramcrypt_server_session_decrypt(again, (const uint8_t *)"AAAAAAAAAAAAAAAAAAAAAAA=", 24, secret,
+                                            sizeof secret, &secret_len) == PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK(paramcrypt_server_session_decrypt(session, (const uint8_t *)FW_SECRET_DATA1, strlen(FW_SECRET_DATA1),
+                                            secret, sizeof secret, &secret_len) == PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    paramcrypt_server_session_free(again);
+    paramcrypt_server_session_free(session);
+    session = again = NULL;
+    CHECK(paramcrypt_server_open_with_rng(server, (const uint8_t *)FW_ENC_KEY, strlen(FW_ENC_KEY), fw_rng, NULL,
+                                          &session) == PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    printf("refused: a forged parameter, then the same encKey, got 40002\n");
+
+    /* A bad encKey is the uniform failure on the device too; without an OS
+     * RNG, an open that needs RSA work must be given the hardware RNG. */
+    CHECK(paramcrypt_server_open_with_rng(server, (const uint8_t *)"AAAA", 4, fw_rng, NULL, &session) ==
+          PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK(paramcrypt_server_open(server, (const uint8_t *)FW_ENC_KEY, strlen(FW_ENC_KEY), &session) ==
+          PARAMCRYPT_ERR_RNG);
     CHECK(session == NULL);
 
 #ifndef FW_SERVER_ONLY
@@ -252,7 +290,7 @@ int main(void) {
 #endif
 
     paramcrypt_public_key_free(public_key);
-    paramcrypt_keypair_free(key);
+    paramcrypt_server_free(server);
     CHECK(heap_now == 0);
     printf("firmware: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

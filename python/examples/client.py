@@ -3,7 +3,7 @@
 secrets with sendSecretData, reads one back with getSecretData, and starts
 over (new public key, new common key) whenever the device answers 40002.
 
-    python3 client.py --url http://127.0.0.1:8080
+    python3 client.py --url http://127.0.0.1:8080 --psk-file server-psk.txt
 
 Secret values are never printed; the client reports whether they match.
 """
@@ -34,8 +34,9 @@ class DeviceError(Exception):
 class Client:
     """Keeps one common key for many calls; renews it after 40002."""
 
-    def __init__(self, url: str, mode: Mode = Mode.KEY_IV, padding: Padding = Padding.PKCS1V15) -> None:
+    def __init__(self, url: str, psk: str, mode: Mode = Mode.KEY_IV, padding: Padding = Padding.PKCS1V15) -> None:
         self.url = url.rstrip("/")
+        self.psk = psk
         self.mode = mode
         self.padding = padding
         self.session: Session | None = None
@@ -47,8 +48,8 @@ class Client:
     def rpc(self, service: str, method: str, params: list[Any]) -> dict[str, Any]:
         self._id += 1
         body = json.dumps({"method": method, "params": params, "id": self._id, "version": "1.0"}).encode()
-        request = urllib.request.Request(f"{self.url}/sony/{service}", data=body,
-                                         headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", "X-Auth-PSK": self.psk}
+        request = urllib.request.Request(f"{self.url}/sony/{service}", data=body, headers=headers)
         with urllib.request.urlopen(request, timeout=30) as response:
             reply: dict[str, Any] = json.loads(response.read())
             return reply
@@ -109,8 +110,10 @@ class Client:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8080")
+    parser.add_argument("--psk-file", type=Path, default=Path("server-psk.txt"),
+                        help="file holding the device's pre-shared key (X-Auth-PSK)")
     args = parser.parse_args()
-    client = Client(args.url)
+    client = Client(args.url, args.psk_file.read_text().strip())
     client.send_secrets("correct horse battery staple", "1234")
     ok = client.get_secret() == b"correct horse battery staple"
     print(f"client: sendSecretData then getSecretData: {'match' if ok else 'MISMATCH'} "

@@ -1,7 +1,10 @@
-"""The example server and client, over real HTTP on a loopback port."""
+"""The example server and client, over real HTTP on a loopback port: the
+round trip, key reload, 40002 recovery, the pre-shared key and per-client
+secrets, and Vaudenay's padding-oracle attack, which the server stops."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
@@ -27,11 +30,14 @@ def load_client_module() -> ModuleType:
 
 
 class Server:
-    """server.py in a subprocess; stopped by the test, always."""
+    """server.py in a subprocess; stopped by the test, always. Its PSK file
+    sits beside the key file."""
 
     def __init__(self, key_file: Path, port: int = 0) -> None:
+        self.psk_file = key_file.with_suffix(".psk")
         self.proc = subprocess.Popen(
-            [sys.executable, str(EXAMPLES / "server.py"), "--port", str(port), "--key-file", str(key_file)],
+            [sys.executable, str(EXAMPLES / "server.py"), "--port", str(port), "--key-file", str(key_file),
+             "--psk-file", str(self.psk_file)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         self.lines: list[str] = []
@@ -44,6 +50,7 @@ class Server:
             self.lines.append(line.strip())
         self.url = self.lines[1].split("listening on ")[1]
         self.port = int(self.url.rsplit(":", 1)[1])
+        self.psk = self.psk_file.read_text().strip()
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -57,8 +64,11 @@ def key_file(tmp_path: Path) -> Path:
     return tmp_path / "server-key.pem"
 
 
-def post(url: str, service: str, body: bytes) -> Any:
-    request = urllib.request.Request(f"{url}/sony/{service}", data=body, headers={"Content-Type": "application/json"})
+def post(url: str, service: str, body: bytes, psk: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if psk is not None:
+        headers["X-Auth-PSK"] = psk
+    request = urllib.request.Request(f"{url}/sony/{service}", data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -68,8 +78,9 @@ def test_client_script_round_trip(key_file: Path) -> None:
     try:
         assert "generated a new 2048-bit key" in server.lines[0]
         assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
-        result = subprocess.run([sys.executable, str(EXAMPLES / "client.py"), "--url", server.url],
-                                capture_output=True, text=True, timeout=60)
+        assert stat.S_IMODE(os.stat(server.psk_file).st_mode) == 0o600
+        result = subprocess.run([sys.executable, str(EXAMPLES / "client.py"), "--url", server.url,
+                                 "--psk-file", str(server.psk_file)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         assert "match (1 initialization(s), 0 x 40002)" in result.stdout
     finally:
@@ -95,7 +106,7 @@ def test_client_recovers_from_40002_after_key_change(key_file: Path) -> None:
     client_module = load_client_module()
     server = Server(key_file)
     try:
-        client = client_module.Client(server.url)
+        client = client_module.Client(server.url, server.psk)
         client.send_secrets("first", "second")
         assert client.get_secret() == b"first"
         assert (client.initializations, client.encryption_failures) == (1, 0)
@@ -107,7 +118,7 @@ def test_client_recovers_from_40002_after_key_change(key_file: Path) -> None:
         stale = client.enc_key
         reply = post(server.url, "demo", json.dumps(
             {"method": "sendSecretData", "params": [{"secretData1": client.session.encrypt("x"), "encKey": stale}],
-             "id": 7}).encode())
+             "id": 7}).encode(), server.psk)
         assert reply == {"error": [40002, "Encryption Failed"], "id": 7}
         client.send_secrets("third", "fourth")
         assert client.initializations == 2 and client.encryption_failures == 1
@@ -132,6 +143,96 @@ def test_malformed_requests_get_json_rpc_errors(key_file: Path) -> None:
              [40002, "Encryption Failed"]),
         ]
         for service, body, error in cases:
-            assert post(server.url, service, body)["error"] == error, body
+            assert post(server.url, service, body, server.psk)["error"] == error, body
+    finally:
+        server.stop()
+
+
+def request(method: str, params: dict[str, str], request_id: int = 1) -> bytes:
+    return json.dumps({"method": method, "params": [params], "id": request_id, "version": "1.0"}).encode()
+
+
+def test_secret_methods_need_the_pre_shared_key(key_file: Path) -> None:
+    client_module = load_client_module()
+    server = Server(key_file)
+    try:
+        client = client_module.Client(server.url, server.psk)
+        client.send_secrets("mine", "too")
+        for psk in (None, "", "wrong", server.psk[:-1], server.psk + "x"):
+            for method, params in (
+                ("sendSecretData", {"secretData1": "AAAA", "encKey": client.enc_key}),
+                ("getSecretData", {"encKey": client.enc_key}),
+            ):
+                reply = post(server.url, "demo", request(method, params), psk)
+                assert reply["error"] == [401, "Unauthorized"], (method, psk)
+        # getPublicKey needs none; the stored secret is untouched.
+        assert "result" in post(server.url, "encryption", request("getPublicKey", {}))
+        assert client.get_secret() == b"mine"
+    finally:
+        server.stop()
+
+
+def test_stored_secrets_belong_to_the_client_that_stored_them(key_file: Path) -> None:
+    client_module = load_client_module()
+    server = Server(key_file)
+    try:
+        alice = client_module.Client(server.url, server.psk)
+        bob = client_module.Client(server.url, server.psk)
+        alice.send_secrets("alice's secret", "a")
+        bob.send_secrets("bob's secret", "b")
+        assert alice.get_secret() == b"alice's secret"
+        assert bob.get_secret() == b"bob's secret"
+        carol = client_module.Client(server.url, server.psk)
+        assert carol.get_secret() == b""  # stored nothing: gets nothing
+    finally:
+        server.stop()
+
+
+def test_a_replayed_enc_key_is_no_padding_oracle(key_file: Path) -> None:
+    """Vaudenay's attack as an attacker on the LAN would run it: replay a
+    captured sendSecretData request (encKey and a 3-block secret) with forged
+    secretData1 values and read success or 40002. The server refuses the
+    common key after the first failure: every forged request after it gets
+    40002, and nothing is recovered."""
+    client_module = load_client_module()
+    server = Server(key_file)
+    try:
+        victim = client_module.Client(server.url, server.psk)
+        secret = "the victim's 40-byte password, captured"
+        victim.send_secrets(secret, "x")
+        captured_enc_key = victim.enc_key
+        ciphertext = base64.b64decode(victim.session.encrypt(secret))
+        assert len(ciphertext) == 48
+
+        answers = []
+        target = ciphertext[16:32]  # block 2, with block 1 as its forged predecessor
+        intermediate = bytearray(16)
+        for position in range(15, -1, -1):
+            pad = 16 - position
+            forged = bytearray(16)
+            for i in range(position + 1, 16):
+                forged[i] = intermediate[i] ^ pad
+            found = None
+            for guess in range(256):
+                forged[position] = guess
+                value = base64.b64encode(bytes(forged) + target).decode()
+                reply = post(server.url, "demo", request(
+                    "sendSecretData", {"secretData1": value, "encKey": captured_enc_key}), server.psk)
+                answers.append("result" in reply)
+                if answers[-1]:
+                    found = guess ^ pad
+                    break
+            if found is None:
+                break  # no valid padding at all: the oracle is gone
+            intermediate[position] = found
+
+        first_failure = answers.index(False)
+        assert first_failure <= 2
+        assert not any(answers[first_failure:]), "a forged request after the first failure was accepted"
+        assert len(answers) >= 256
+        # The victim's next request fails too; it starts over and is served.
+        victim.send_secrets("new password", "y")
+        assert victim.encryption_failures == 1
+        assert victim.get_secret() == b"new password"
     finally:
         server.stop()
