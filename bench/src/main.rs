@@ -2,11 +2,12 @@
 //!
 //!     cargo run --release -p paramcrypt-bench
 //!
-//! Single-threaded; each figure is the median of five timed rounds.
+//! Single-threaded except the server rows marked "2 threads"; each figure is
+//! the median of five timed rounds.
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use paramcrypt_core::{KeyPair, Mode, Padding, Session};
+use paramcrypt_core::{KeyPair, Mode, Padding, Server, ServerConfig, Session};
 
 /// Runs `op` for about `budget` per round, five rounds; returns the median
 /// operations per second.
@@ -58,6 +59,7 @@ fn main() -> Result<(), paramcrypt_core::Error> {
             println!("| RSA-{bits} {padding:?} new session + wrap (client) | {wraps:.0}/s |");
         }
     }
+    server_opens(budget)?;
     let session = Session::new(Mode::KeyIv)?;
     for size in [16usize, 1024, 65536] {
         let plaintext = vec![0x5au8; size];
@@ -79,4 +81,71 @@ fn main() -> Result<(), paramcrypt_core::Error> {
         );
     }
     Ok(())
+}
+
+/// The server object: opening a reused encKey from the cache against a
+/// fresh RSA-2048 unwrap, with one thread and with two sharing the server.
+fn server_opens(budget: Duration) -> Result<(), paramcrypt_core::Error> {
+    let key = KeyPair::generate(2048)?;
+    let clients: Vec<String> = (0..64)
+        .map(|_| Session::new(Mode::KeyIv)?.wrap(key.public_key(), Padding::Pkcs1v15))
+        .collect::<Result<_, _>>()?;
+    let no_cache = Server::new(
+        key.clone(),
+        ServerConfig {
+            cache_capacity: 0,
+            ..ServerConfig::server()
+        },
+    )?;
+    let fresh = rate(budget, || {
+        black_box(no_cache.open(clients[0].as_bytes()).unwrap());
+    });
+    let server = Server::new(key, ServerConfig::server())?;
+    let hits = |threads: usize| {
+        rate_threads(budget, threads, |thread, i| {
+            let enc_key = &clients[(thread * 32 + i) % clients.len()];
+            black_box(server.open(enc_key.as_bytes()).unwrap());
+        })
+    };
+    let one = hits(1);
+    let two = hits(2);
+    println!("| server open, fresh RSA-2048 unwrap (no cache) | {fresh:.0}/s |");
+    println!(
+        "| server open, cache hit (64 clients) | {one:.0}/s ({:.0}x a fresh unwrap) |",
+        one / fresh
+    );
+    println!(
+        "| server open, cache hit, 2 threads | {two:.0}/s ({:.2}x one thread) |",
+        two / one
+    );
+    Ok(())
+}
+
+/// Like `rate`, with `threads` threads running `op(thread, i)` at once; the
+/// rate is their total.
+fn rate_threads(budget: Duration, threads: usize, op: impl Fn(usize, usize) + Sync) -> f64 {
+    let mut rates: Vec<f64> = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            let done: usize = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..threads)
+                    .map(|thread| {
+                        let op = &op;
+                        scope.spawn(move || {
+                            let mut count = 0;
+                            while start.elapsed() < budget {
+                                op(thread, count);
+                                count += 1;
+                            }
+                            count
+                        })
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).sum()
+            });
+            done as f64 / start.elapsed().as_secs_f64()
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates[2]
 }
