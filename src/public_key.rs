@@ -152,7 +152,8 @@ pub unsafe extern "C" fn paramcrypt_public_key_wrapped_len(
     // SAFETY: the caller upholds the module's pointer rules.
     guard(|| {
         unsafe { borrow(public_key) }
-            .map(|k| Session::wrapped_len(k.0.size()))
+            .ok()
+            .and_then(|k| Session::wrapped_len(k.0.size()).ok())
             .unwrap_or(0)
     })
 }

@@ -89,7 +89,7 @@ unsafe fn wrap(
     };
     let padding = padding_from_c(padding)?;
     // Size check first: RSA encryption is the expensive part.
-    let needed = Session::wrapped_len(public_key.0.size());
+    let needed = Session::wrapped_len(public_key.0.size())?;
     if out.len() < needed {
         return report(Err(Error::BufferTooSmall { needed }), out_len);
     }
@@ -241,8 +241,10 @@ pub unsafe extern "C" fn paramcrypt_session_encrypt_with_rng(
 /// Decrypts a secret parameter's base64 wire value (CR/LF tolerated) and
 /// writes the plaintext bytes to `out` (no NUL added). `out_cap` must be at
 /// least the ciphertext length minus one; `paramcrypt_decrypted_max_len(text_len)`
-/// is always enough. The size is checked before decrypting, so it reveals
-/// nothing about the padding. Secret: wipe `out` after use.
+/// is always enough. The size is checked from `text_len` before anything is
+/// decoded, so it reveals nothing about the padding. Secret: wipe `out`
+/// after use. On failure `out` holds no plaintext (what was written is
+/// wiped), and `*out_len` is a data length only on `PARAMCRYPT_OK`.
 ///
 /// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad value,
 /// whatever the cause; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
@@ -279,17 +281,14 @@ pub unsafe extern "C" fn paramcrypt_session_free(session: *mut paramcrypt_sessio
 }
 
 /// The exact length of the base64 wire value of a `plaintext_len`-byte
-/// parameter in `mode` (a `paramcrypt_mode` value); 0 for an unknown mode.
-/// Thread-safe.
+/// parameter in `mode` (a `paramcrypt_mode` value); 0 for an unknown mode or
+/// a length whose wire value would exceed `PTRDIFF_MAX`. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn paramcrypt_encrypted_len(mode: u32, plaintext_len: usize) -> usize {
     guard(|| {
-        // Lengths near SIZE_MAX cannot be encrypted anyway; avoid overflow.
-        if plaintext_len > isize::MAX as usize / 2 {
-            return 0;
-        }
         mode_from_c(mode)
-            .map(|mode| Session::encrypted_len(mode, plaintext_len))
+            .ok()
+            .and_then(|mode| Session::encrypted_len(mode, plaintext_len).ok())
             .unwrap_or(0)
     })
 }

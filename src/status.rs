@@ -128,7 +128,9 @@ impl From<Error> for paramcrypt_status {
             Error::Rng => paramcrypt_status::PARAMCRYPT_ERR_RNG,
             Error::KeyTooSmall => paramcrypt_status::PARAMCRYPT_ERR_KEY_TOO_SMALL,
             Error::BufferTooSmall { .. } => paramcrypt_status::PARAMCRYPT_ERR_BUFFER_TOO_SMALL,
-            Error::InvalidConfig => paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT,
+            Error::InvalidConfig | Error::TooLong => {
+                paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT
+            }
             Error::Busy => paramcrypt_status::PARAMCRYPT_ERR_BUSY,
             // `Error` is non-exhaustive; a new variant needs its own status.
             _ => paramcrypt_status::PARAMCRYPT_ERR_PANIC,

@@ -252,7 +252,7 @@ fn bad_parameter_values() {
 fn output_buffers_that_are_too_small_report_the_size_needed() {
     let session = Session::from_parts([7; 16], [9; 16], Mode::KeyIv);
     let mut rng = paramcrypt_core::rng::OsRng;
-    let needed = Session::encrypted_len(Mode::KeyIv, 5);
+    let needed = Session::encrypted_len(Mode::KeyIv, 5).unwrap();
     assert_eq!(needed, 24);
     let mut small = vec![0u8; needed - 1];
     assert_eq!(

@@ -12,7 +12,9 @@ fn every_extern_c_function_body_is_one_guard_call() {
     for entry in fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let source = fs::read_to_string(&path).unwrap();
-        let mut rest = source.as_str();
+        // Unit tests (which define C callbacks of their own) are not exports.
+        let exported_part = source.split("#[cfg(test)]").next().unwrap();
+        let mut rest = exported_part;
         while let Some(at) = rest.find("extern \"C\" fn ") {
             let after = &rest[at..];
             let name: String = after["extern \"C\" fn ".len()..]
@@ -46,5 +48,5 @@ fn every_extern_c_function_body_is_one_guard_call() {
             rest = &after[body_start..];
         }
     }
-    assert!(exported >= 33, "found only {exported} exported functions");
+    assert!(exported >= 45, "found only {exported} exported functions");
 }

@@ -36,14 +36,17 @@ fn round_trip_all(server: &KeyPair) {
             let enc_key = client.wrap(&published, padding).unwrap();
             assert_eq!(
                 enc_key.len(),
-                Session::wrapped_len(server.public_key().size())
+                Session::wrapped_len(server.public_key().size()).unwrap()
             );
             let opened = server.unwrap(enc_key.as_bytes(), padding).unwrap();
             assert_eq!(opened.mode(), mode);
             for plaintext in plaintexts() {
                 // Client to server.
                 let value = client.encrypt(&plaintext).unwrap();
-                assert_eq!(value.len(), Session::encrypted_len(mode, plaintext.len()));
+                assert_eq!(
+                    value.len(),
+                    Session::encrypted_len(mode, plaintext.len()).unwrap()
+                );
                 assert_eq!(
                     &opened.decrypt(value.as_bytes()).unwrap()[..],
                     &plaintext[..]

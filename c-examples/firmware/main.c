@@ -35,6 +35,9 @@ static int passed, failed;
 /* ---- Heap accounting: the link wraps the allocator the library calls. ---- */
 
 static size_t heap_now, heap_peak;
+/* A heap of a few KiB, as on a small device: the library's allocations fail
+ * (and a failed allocation ends in abort()) beyond heap_limit bytes. */
+static size_t heap_limit = (size_t)-1;
 
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t count, size_t size);
@@ -48,21 +51,23 @@ static void heap_add(void *ptr) {
     if (heap_now > heap_peak) heap_peak = heap_now;
 }
 
+static int over_limit(size_t size) { return size > heap_limit || heap_now > heap_limit - size; }
+
 void *__wrap_malloc(size_t size) {
-    void *ptr = __real_malloc(size);
+    void *ptr = over_limit(size) ? NULL : __real_malloc(size);
     heap_add(ptr);
     return ptr;
 }
 
 /* LLVM may turn the library's malloc + memset(0) into calloc. */
 void *__wrap_calloc(size_t count, size_t size) {
-    void *ptr = __real_calloc(count, size);
+    void *ptr = count && over_limit(count * size) ? NULL : __real_calloc(count, size);
     heap_add(ptr);
     return ptr;
 }
 
 void *__wrap_memalign(size_t align, size_t size) {
-    void *ptr = __real_memalign(align, size);
+    void *ptr = over_limit(size) ? NULL : __real_memalign(align, size);
     heap_add(ptr);
     return ptr;
 }
@@ -74,7 +79,7 @@ void __wrap_free(void *ptr) {
 
 void *__wrap_realloc(void *ptr, size_t size) {
     size_t old = ptr ? malloc_usable_size(ptr) : 0;
-    void *moved = __real_realloc(ptr, size);
+    void *moved = size > old && over_limit(size - old) ? NULL : __real_realloc(ptr, size);
     if (moved) {
         heap_now -= old;
         heap_add(moved);
@@ -241,10 +246,41 @@ int main(void) {
     memset(secret, 0, sizeof secret);
     printf("second request: encKey opened from the cache\n");
 
-    /* A forged parameter refuses the common key: the sessions and the encKey
+    /* Hostile sizes on a small heap: 64 KiB is 16 times this device's whole
+     * heap budget. Nothing is decoded or allocated for them before their
+     * length is checked, so the device answers 40002 and keeps running. The
+     * text itself lives outside the counted heap. */
+    {
+        const size_t big_len = 64 * 1024;
+        uint8_t *big = __real_malloc(big_len);
+        paramcrypt_server_session *hostile = NULL;
+        CHECK(big != NULL);
+        if (big) {
+            memset(big, 'A', big_len);
+            heap_limit = heap_now + 12 * 1024;
+            heap_before = heap_now;
+            heap_peak = heap_now;
+            /* A 64 KiB encKey. */
+            CHECK(paramcrypt_server_open_with_rng(server, big, big_len, fw_rng, NULL, &hostile) ==
+                  PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+            CHECK(hostile == NULL);
+            /* A 64 KiB parameter: too long for the device's buffer, reported
+             * from its length (the device answers 40002 for it)... */
+            CHECK(paramcrypt_server_session_decrypt(again, big, big_len, out, sizeof out, &len) ==
+                  PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+            /* ...and one whose length no base64 can have: 40002 itself (and
+             * the key is refused, as after any failed decryption). */
+            CHECK(paramcrypt_server_session_decrypt(again, big, big_len - 1, out, sizeof out, &len) ==
+                  PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+            printf("measure hostile_64kib_heap_peak_bytes=%lu\n", (unsigned long)(heap_peak - heap_before));
+            heap_limit = (size_t)-1;
+            __real_free(big);
+            printf("hostile sizes: a 64 KiB encKey and a 64 KiB parameter answered on a 12 KiB heap\n");
+        }
+    }
+
+    /* A failed parameter refuses the common key: the sessions and the encKey
      * get 40002 from then on. */
-    CHECK(paramcrypt_server_session_decrypt(again, (const uint8_t *)"AAAAAAAAAAAAAAAAAAAAAAA=", 24, secret,
-                                            sizeof secret, &secret_len) == PARAMCRYPT_ERR_ENCRYPTION_FAILED);
     CHECK(paramcrypt_server_session_decrypt(session, (const uint8_t *)FW_SECRET_DATA1, strlen(FW_SECRET_DATA1),
                                             secret, sizeof secret, &secret_len) == PARAMCRYPT_ERR_ENCRYPTION_FAILED);
     paramcrypt_server_session_free(again);

@@ -144,9 +144,13 @@ impl Session {
         Ok(wire_base64::encode(&wrapped))
     }
 
-    /// Length of the base64 `encKey` for a public key of `modulus_bytes` bytes.
-    pub const fn wrapped_len(modulus_bytes: usize) -> usize {
-        wire_base64::encoded_len(modulus_bytes)
+    /// Length of the base64 `encKey` for a public key of `modulus_bytes`
+    /// bytes; [`Error::TooLong`] beyond `isize::MAX`.
+    pub const fn wrapped_len(modulus_bytes: usize) -> Result<usize> {
+        match wire_base64::checked_encoded_len(modulus_bytes) {
+            Some(len) => Ok(len),
+            None => Err(Error::TooLong),
+        }
     }
 
     fn enc_key_plaintext(&self) -> Zeroizing<Vec<u8>> {
@@ -220,7 +224,10 @@ impl KeyPair {
         enc_key: &[u8],
         padding: Padding,
     ) -> Result<Session> {
-        let wrapped = wire_base64::decode(enc_key).ok_or(Error::EncryptionFailed)?;
+        // Nothing longer than the modulus allows is decoded; the buffer is
+        // modulus-sized whatever the peer sends.
+        let wrapped = wire_base64::decode_bounded(enc_key, self.public_key().size())
+            .ok_or(Error::EncryptionFailed)?;
         let plaintext = self.rsa_decrypt(rng, &wrapped, padding)?;
         Session::from_enc_key_plaintext(&plaintext)
     }

@@ -34,6 +34,9 @@ pub enum Error {
     /// A server configuration value is out of range (a refusal capacity of
     /// 0, or a capacity above the documented maximum).
     InvalidConfig,
+    /// A length is too large: the output it implies would exceed `isize::MAX`
+    /// bytes.
+    TooLong,
     /// Builds without `std` only: the server is in use by another thread,
     /// and the firmware lock does not wait. Use a server from one task.
     Busy,
@@ -60,6 +63,7 @@ impl Error {
             Error::BufferTooSmall { .. } => "output buffer too small",
             Error::KeyTooSmall => "public key too small for this padding and mode",
             Error::InvalidConfig => "server configuration value out of range",
+            Error::TooLong => "length too large",
             Error::Busy => "server in use by another thread (firmware builds do not wait)",
         }
     }

@@ -23,6 +23,10 @@ pub const DEFAULT_KEY_BITS: usize = 2048;
 /// insecure; larger ones would let a peer's key make every operation slow.
 pub const LOADABLE_KEY_BITS: core::ops::RangeInclusive<usize> = 1024..=4096;
 
+/// Longer than the DER SubjectPublicKeyInfo of any loadable key (550 bytes
+/// for 4096 bits): the bound of a `getPublicKey` value's decoding.
+const MAX_PUBLIC_KEY_DER: usize = 1024;
+
 fn check_loadable(bits: usize) -> Result<()> {
     if LOADABLE_KEY_BITS.contains(&bits) {
         Ok(())
@@ -136,7 +140,8 @@ impl PublicKey {
     /// Parses the `getPublicKey` value: base64 of the DER SubjectPublicKeyInfo.
     /// CR/LF line breaks are tolerated.
     pub fn from_base64(text: &str) -> Result<Self> {
-        let der = wire_base64::decode(text.as_bytes()).ok_or(Error::InvalidKey)?;
+        let der = wire_base64::decode_bounded(text.as_bytes(), MAX_PUBLIC_KEY_DER)
+            .ok_or(Error::InvalidKey)?;
         Self::from_der(&der)
     }
 

@@ -5,13 +5,14 @@
 //! eavesdropping, not tampering. Unpadding is constant-time, and every
 //! failure is the one [`Error::EncryptionFailed`].
 
-use aes::cipher::block_padding::{NoPadding, Pkcs7};
+use aes::cipher::array::Array;
+use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use ctutils::Choice;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::enckey::{IV_LEN, Mode, Session};
 use crate::error::{Error, Result};
@@ -25,9 +26,16 @@ type Decryptor = cbc::Decryptor<aes::Aes128>;
 
 impl Session {
     /// Length of the base64 text that [`Session::encrypt`] produces for a
-    /// plaintext of `plaintext_len` bytes in `mode`.
-    pub const fn encrypted_len(mode: Mode, plaintext_len: usize) -> usize {
-        wire_base64::encoded_len(body_len(mode, plaintext_len))
+    /// plaintext of `plaintext_len` bytes in `mode`. [`Error::TooLong`] when
+    /// it would not fit in memory (above `isize::MAX`).
+    pub const fn encrypted_len(mode: Mode, plaintext_len: usize) -> Result<usize> {
+        match body_len(mode, plaintext_len) {
+            Some(body) => match wire_base64::checked_encoded_len(body) {
+                Some(len) => Ok(len),
+                None => Err(Error::TooLong),
+            },
+            None => Err(Error::TooLong),
+        }
     }
 
     /// An upper bound of the plaintext length that [`Session::decrypt`] can
@@ -62,7 +70,7 @@ impl Session {
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        let needed = Self::encrypted_len(self.mode, plaintext.len());
+        let needed = Self::encrypted_len(self.mode, plaintext.len())?;
         if out.len() < needed {
             return Err(Error::BufferTooSmall { needed });
         }
@@ -78,7 +86,8 @@ impl Session {
         rng: &mut R,
         plaintext: &[u8],
     ) -> Result<Vec<u8>> {
-        let mut body = vec![0u8; body_len(self.mode, plaintext.len())];
+        let body_len = body_len(self.mode, plaintext.len()).ok_or(Error::TooLong)?;
+        let mut body = vec![0u8; body_len];
         let (iv, ciphertext) = match self.mode {
             Mode::KeyIv => (self.iv, &mut body[..]),
             Mode::PerMessageIv => {
@@ -98,62 +107,127 @@ impl Session {
 
     /// Decrypts a base64 wire value. The plaintext is zeroized when dropped.
     pub fn decrypt(&self, text: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        decrypt_to_vec(text, |text, out| self.decrypt_into(text, out))
+        decrypt_to_vec(self.mode, text, |text, out| self.decrypt_into(text, out))
     }
 
     /// Decrypts a base64 wire value into `out` and returns the plaintext length.
     ///
-    /// `out` must be at least as large as the ciphertext body allows (always
-    /// satisfied by [`Session::decrypted_max_len`]); this is checked before
-    /// decrypting, so the size check reveals nothing about the padding.
-    /// `out` is untouched on error.
+    /// One pass, without allocating: base64 is decoded 48 bytes at a time
+    /// and decrypted straight into `out`. `out` must hold the ciphertext
+    /// body less one byte (always satisfied by
+    /// [`Session::decrypted_max_len`]); this is checked from the text's
+    /// length before anything is decoded, so it reveals nothing about the
+    /// contents. On error `out` holds no plaintext: what was written is wiped.
     pub fn decrypt_into(&self, text: &[u8], out: &mut [u8]) -> Result<usize> {
-        let body = wire_base64::decode(text).ok_or(Error::EncryptionFailed)?;
-        let (iv, ciphertext) = match self.mode {
-            Mode::KeyIv => (&self.iv[..], &body[..]),
-            Mode::PerMessageIv if body.len() >= IV_LEN => body.split_at(IV_LEN),
-            Mode::PerMessageIv => return Err(Error::EncryptionFailed),
-        };
-        if ciphertext.is_empty() || ciphertext.len() % BLOCK != 0 {
-            return Err(Error::EncryptionFailed);
-        }
-        // A valid PKCS#7 padding is at least one byte.
-        let max_plaintext = ciphertext.len() - 1;
+        let max_plaintext = plaintext_capacity(self.mode, text)?;
         if out.len() < max_plaintext {
             return Err(Error::BufferTooSmall {
                 needed: max_plaintext,
             });
         }
-        let mut padded = Zeroizing::new(vec![0u8; ciphertext.len()]);
-        let mut iv_block = [0u8; IV_LEN];
-        iv_block.copy_from_slice(iv);
-        Decryptor::new(&self.key.into(), &iv_block.into())
-            .decrypt_padded_b2b::<NoPadding>(ciphertext, &mut padded)
-            .map_err(|_| Error::EncryptionFailed)?;
-        let len = pkcs7_unpadded_len(&padded).ok_or(Error::EncryptionFailed)?;
-        out[..len].copy_from_slice(&padded[..len]);
-        Ok(len)
+        let out = &mut out[..max_plaintext];
+        let result = self.decrypt_stream(text, out);
+        if result.is_none() {
+            out.zeroize();
+        }
+        result.ok_or(Error::EncryptionFailed)
+    }
+
+    /// The body of `decrypt_into`, for an `out` of exactly the ciphertext
+    /// length less one byte.
+    fn decrypt_stream(&self, text: &[u8], out: &mut [u8]) -> Option<usize> {
+        let blocks = out.len() / BLOCK + 1;
+        let mut decryptor = match self.mode {
+            Mode::KeyIv => Some(Decryptor::new((&self.key).into(), (&self.iv).into())),
+            Mode::PerMessageIv => None,
+        };
+        let mut last = Zeroizing::new([0u8; BLOCK]);
+        let mut done = 0; // ciphertext blocks decrypted
+        wire_base64::decode_chunks(text, |mut chunk| {
+            let decryptor = match &mut decryptor {
+                Some(decryptor) => decryptor,
+                None => {
+                    // Per-message IV: the body's first block (chunks hold
+                    // whole blocks, so it is all in the first chunk).
+                    let (iv, rest) = chunk.split_first_chunk::<IV_LEN>()?;
+                    chunk = rest;
+                    decryptor.insert(Decryptor::new((&self.key).into(), iv.into()))
+                }
+            };
+            // Whole blocks before the last go straight to `out`, decrypted
+            // in place several at a time (AES-NI pipelines them).
+            let in_chunk = chunk.len() / BLOCK;
+            let direct = in_chunk.min(blocks - 1 - done.min(blocks - 1));
+            if direct > 0 {
+                let target = &mut out[done * BLOCK..(done + direct) * BLOCK];
+                target.copy_from_slice(&chunk[..direct * BLOCK]);
+                let (target_blocks, _) = Array::slice_as_chunks_mut(target);
+                decryptor.decrypt_blocks(target_blocks);
+                done += direct;
+            }
+            for block in chunk[direct * BLOCK..].chunks(BLOCK) {
+                let block: &[u8; BLOCK] = block.try_into().ok()?;
+                if done + 1 != blocks {
+                    return None; // longer than its length said: cannot happen
+                }
+                decryptor.decrypt_block_b2b(block.into(), (&mut *last).into());
+                done += 1;
+            }
+            Some(())
+        })?;
+        if done != blocks {
+            return None;
+        }
+        // The last block carries the padding; copy all of it but its final
+        // byte (always padding), whatever the padding's length.
+        let len = pkcs7_unpadded_len(&last[..]);
+        let tail = (blocks - 1) * BLOCK;
+        out[tail..].copy_from_slice(&last[..BLOCK - 1]);
+        len.map(|in_last| tail + in_last)
     }
 }
 
-/// Runs a `decrypt_into` with a buffer of the largest size `text` can need
-/// and returns the plaintext, zeroized when dropped.
+/// The size `out` needs to decrypt `text` in `mode`: the ciphertext body
+/// less one byte (a valid padding has at least one), from the text's
+/// length alone. Malformed lengths are the uniform failure.
+fn plaintext_capacity(mode: Mode, text: &[u8]) -> Result<usize> {
+    let body = wire_base64::decoded_len(text).ok_or(Error::EncryptionFailed)?;
+    let iv = match mode {
+        Mode::KeyIv => 0,
+        Mode::PerMessageIv => IV_LEN,
+    };
+    match body.checked_sub(iv) {
+        Some(ciphertext) if ciphertext > 0 && ciphertext % BLOCK == 0 => Ok(ciphertext - 1),
+        _ => Err(Error::EncryptionFailed),
+    }
+}
+
+/// Runs a `decrypt_into` with a buffer of the size `text` needs in `mode`
+/// (known from its length before anything is decoded) and returns the
+/// plaintext, zeroized when dropped.
 pub(crate) fn decrypt_to_vec(
+    mode: Mode,
     text: &[u8],
     decrypt_into: impl FnOnce(&[u8], &mut [u8]) -> Result<usize>,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let mut out = Zeroizing::new(vec![0u8; Session::decrypted_max_len(text.len())]);
+    // A malformed length gets an empty buffer: `decrypt_into` then reports
+    // (and a server session counts) the failure itself.
+    let capacity = plaintext_capacity(mode, text).unwrap_or(0);
+    let mut out = Zeroizing::new(vec![0u8; capacity]);
     let len = decrypt_into(text, &mut out)?;
     out.truncate(len);
     Ok(out)
 }
 
-/// Bytes of binary ciphertext (IV included in per-message mode).
-const fn body_len(mode: Mode, plaintext_len: usize) -> usize {
-    let padded = (plaintext_len / BLOCK + 1) * BLOCK;
+/// Bytes of binary ciphertext (IV included in per-message mode), or `None`
+/// on overflow.
+const fn body_len(mode: Mode, plaintext_len: usize) -> Option<usize> {
+    let Some(padded) = (plaintext_len / BLOCK + 1).checked_mul(BLOCK) else {
+        return None;
+    };
     match mode {
-        Mode::KeyIv => padded,
-        Mode::PerMessageIv => IV_LEN + padded,
+        Mode::KeyIv => Some(padded),
+        Mode::PerMessageIv => padded.checked_add(IV_LEN),
     }
 }
 
@@ -176,6 +250,26 @@ fn pkcs7_unpadded_len(padded: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_near_the_limit_are_an_error_not_an_overflow() {
+        for mode in [Mode::KeyIv, Mode::PerMessageIv] {
+            for n in [
+                usize::MAX,
+                usize::MAX - 15,
+                isize::MAX as usize,
+                usize::MAX / 4 * 3,
+            ] {
+                assert_eq!(Session::encrypted_len(mode, n), Err(Error::TooLong), "{n}");
+            }
+            assert_eq!(Session::encrypted_len(mode, 0).unwrap() % 4, 0);
+        }
+        assert_eq!(Session::encrypted_len(Mode::KeyIv, 15), Ok(24));
+        assert_eq!(Session::encrypted_len(Mode::PerMessageIv, 16), Ok(64));
+        assert_eq!(Session::wrapped_len(usize::MAX), Err(Error::TooLong));
+        assert_eq!(Session::wrapped_len(256), Ok(344));
+        assert_eq!(Session::decrypted_max_len(usize::MAX), usize::MAX / 4 * 3);
+    }
 
     #[test]
     fn pkcs7_unpadding_accepts_exactly_the_valid_paddings() {

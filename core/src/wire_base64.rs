@@ -7,9 +7,19 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use base64ct::{Base64, Encoding};
 
-/// Length of the base64 text for `n` bytes.
+/// Length of the base64 text for `n` bytes (`n` no larger than a key or a
+/// fixed bound; see `checked_encoded_len` for lengths from callers).
 pub(crate) const fn encoded_len(n: usize) -> usize {
     n.div_ceil(3) * 4
+}
+
+/// Length of the base64 text for `n` bytes, or `None` when it would exceed
+/// `isize::MAX` (no buffer can be that large).
+pub(crate) const fn checked_encoded_len(n: usize) -> Option<usize> {
+    match n.div_ceil(3).checked_mul(4) {
+        Some(len) if len <= isize::MAX as usize => Some(len),
+        _ => None,
+    }
 }
 
 /// Upper bound of the decoded length of a base64 text of `text_len` bytes.
@@ -28,26 +38,83 @@ pub(crate) fn encode_into(bytes: &[u8], out: &mut [u8]) -> usize {
     Base64::encode(bytes, out).map(str::len).unwrap_or(0)
 }
 
-/// Decodes `text`, skipping CR and LF. `None` for anything that is not
-/// canonical padded base64 (including empty input).
-pub(crate) fn decode(text: &[u8]) -> Option<Vec<u8>> {
-    let stripped: Vec<u8>;
-    let text = if text.iter().any(|&c| c == b'\r' || c == b'\n') {
-        stripped = text
-            .iter()
-            .copied()
-            .filter(|&c| c != b'\r' && c != b'\n')
-            .collect();
-        &stripped[..]
-    } else {
-        text
-    };
-    if text.is_empty() {
+/// The longest text accepted for at most `decoded_max` bytes: the base64
+/// plus a CR/LF after every 64 characters or more (PEM and MIME wrap at 64
+/// and 76 columns), so that nothing longer is ever decoded.
+pub(crate) const fn max_text_len(decoded_max: usize) -> usize {
+    let encoded = encoded_len(decoded_max);
+    encoded + 2 * (encoded / 64 + 1)
+}
+
+fn is_line_break(c: u8) -> bool {
+    c == b'\r' || c == b'\n'
+}
+
+/// The exact decoded length of `text`, from its length alone (CR/LF skipped,
+/// `=` padding counted): `None` when no well-formed base64 has this shape.
+/// Public information only: it does not look at what the characters encode.
+pub(crate) fn decoded_len(text: &[u8]) -> Option<usize> {
+    let chars = text.iter().filter(|&&c| !is_line_break(c)).count();
+    if chars == 0 || chars % 4 != 0 {
+        return None;
+    }
+    let mut tail = text.iter().rev().filter(|&&c| !is_line_break(c));
+    let padding = tail.by_ref().take(2).take_while(|&&c| c == b'=').count();
+    Some(chars / 4 * 3 - padding)
+}
+
+/// Characters decoded at a time: 192 bytes, twelve AES blocks.
+const CHUNK: usize = 256;
+
+/// Decodes `text` (CR/LF skipped) in chunks of 192 bytes (the last one
+/// shorter), handing each to `sink` in order, without allocating. `None`
+/// for anything that is not canonical padded base64 (including empty input),
+/// or when `sink` returns `None`.
+pub(crate) fn decode_chunks(text: &[u8], mut sink: impl FnMut(&[u8]) -> Option<()>) -> Option<()> {
+    let mut chars = [0u8; CHUNK];
+    let mut bytes = [0u8; CHUNK / 4 * 3];
+    let mut held = 0;
+    for &c in text.iter().filter(|&&c| !is_line_break(c)) {
+        if held == CHUNK {
+            // More follows, so this chunk must be whole: no padding in it.
+            let decoded = Base64::decode(chars, &mut bytes).ok()?;
+            if decoded.len() != CHUNK / 4 * 3 {
+                return None;
+            }
+            sink(decoded)?;
+            held = 0;
+        }
+        chars[held] = c;
+        held += 1;
+    }
+    if held == 0 {
         return None;
     }
     // `decode` (unlike `decode_in_place`) also rejects non-canonical final bits.
-    let mut out = alloc::vec![0u8; decoded_len_max(text.len())];
-    let len = Base64::decode(text, &mut out).ok()?.len();
+    sink(Base64::decode(&chars[..held], &mut bytes).ok()?)
+}
+
+/// Decodes `text` (CR/LF skipped) into `out` and returns the length, or
+/// `None` for malformed base64 or a text that does not fit `out`.
+pub(crate) fn decode_into(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    let mut len = 0;
+    decode_chunks(text, |chunk| {
+        out.get_mut(len..len + chunk.len())?.copy_from_slice(chunk);
+        len += chunk.len();
+        Some(())
+    })?;
+    Some(len)
+}
+
+/// Decodes a text that may hold at most `decoded_max` bytes. A longer text
+/// is rejected before anything is decoded or allocated; the buffer is sized
+/// by `decoded_max`, never by the text.
+pub(crate) fn decode_bounded(text: &[u8], decoded_max: usize) -> Option<Vec<u8>> {
+    if text.len() > max_text_len(decoded_max) {
+        return None;
+    }
+    let mut out = alloc::vec![0u8; decoded_max];
+    let len = decode_into(text, &mut out)?;
     out.truncate(len);
     Some(out)
 }
@@ -65,6 +132,61 @@ mod tests {
             assert_eq!(encode_into(&data, &mut out), encoded_len(n));
             assert!(decoded_len_max(encoded_len(n)) >= n);
         }
+    }
+
+    fn decode(text: &[u8]) -> Option<Vec<u8>> {
+        decode_bounded(text, 4096)
+    }
+
+    #[test]
+    fn chunked_decoding_agrees_with_whole_decoding() {
+        for n in (0..200usize).chain([191, 192, 193, 383, 384, 385, 1000]) {
+            let data: Vec<u8> = (0..n).map(|i| (i * 37 + n) as u8).collect();
+            let text = encode(&data);
+            if n == 0 {
+                assert_eq!(decode(text.as_bytes()), None);
+                continue;
+            }
+            assert_eq!(
+                decode(text.as_bytes()).as_deref(),
+                Some(&data[..]),
+                "{n} bytes"
+            );
+            assert_eq!(decoded_len(text.as_bytes()), Some(n));
+            // Wrapped at 76 columns with CRLF, as MIME does.
+            let wrapped: Vec<u8> = text
+                .as_bytes()
+                .chunks(76)
+                .flat_map(|line| line.iter().copied().chain(*b"\r\n"))
+                .collect();
+            assert_eq!(decode(&wrapped).as_deref(), Some(&data[..]));
+            assert_eq!(decoded_len(&wrapped), Some(n));
+        }
+    }
+
+    #[test]
+    fn padding_inside_the_text_is_rejected_even_at_a_chunk_boundary() {
+        // A chunk's worth of characters ending in padding, then more: the
+        // padding is not final.
+        let mut text = encode(&[7u8; CHUNK / 4 * 3 - 1]).into_bytes();
+        assert_eq!(text.len(), CHUNK);
+        assert!(text.ends_with(b"="));
+        text.extend_from_slice(b"AAAA");
+        assert_eq!(decode(&text), None);
+        assert_eq!(decode(b"AA==AAAA"), None);
+    }
+
+    #[test]
+    fn nothing_longer_than_the_bound_is_decoded() {
+        let text = encode(&[1u8; 300]);
+        assert_eq!(decode_bounded(text.as_bytes(), 299), None);
+        assert_eq!(
+            decode_bounded(text.as_bytes(), 300).map(|v| v.len()),
+            Some(300)
+        );
+        let mut out = [0u8; 299];
+        assert_eq!(decode_into(text.as_bytes(), &mut out), None);
+        assert!(max_text_len(256) >= 344 + 2 * 6);
     }
 
     #[test]

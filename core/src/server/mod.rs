@@ -290,7 +290,9 @@ impl Server {
         enc_key: &[u8],
     ) -> Result<ServerSession> {
         let inner = &*self.inner;
-        let ciphertext = wire_base64::decode(enc_key).ok_or(Error::EncryptionFailed)?;
+        // Nothing longer than the modulus allows is decoded or allocated.
+        let ciphertext = wire_base64::decode_bounded(enc_key, inner.key_pair.public_key().size())
+            .ok_or(Error::EncryptionFailed)?;
         if ciphertext.len() != inner.key_pair.public_key().size() {
             return Err(Error::EncryptionFailed);
         }
@@ -445,7 +447,9 @@ impl ServerSession {
     /// Decrypts a secret parameter's base64 wire value; on failure the
     /// common key is refused. The plaintext is zeroized when dropped.
     pub fn decrypt(&self, text: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        secret_param::decrypt_to_vec(text, |text, out| self.decrypt_into(text, out))
+        secret_param::decrypt_to_vec(self.session.mode, text, |text, out| {
+            self.decrypt_into(text, out)
+        })
     }
 
     /// Decrypts a secret parameter into `out` (sized as for
