@@ -3,6 +3,7 @@
 use core::ffi::{c_int, c_void};
 
 use paramcrypt_core::rng::{TryCryptoRng, TryRng};
+use zeroize::Zeroize;
 
 use crate::status::paramcrypt_status;
 
@@ -11,6 +12,12 @@ use crate::status::paramcrypt_status;
 /// `PARAMCRYPT_ERR_RNG` (never replaced by weaker randomness). `user` is the
 /// pointer given alongside the callback. Must be thread-safe if the same
 /// callback is used from several threads at once.
+///
+/// paramcrypt asks for 64 bytes at a time and checks each answer cheaply: a
+/// buffer with 16 or more equal bytes in a row (left as it was, zeroed,
+/// constant) or starting as the previous answer did is `PARAMCRYPT_ERR_RNG`
+/// too, even when the callback returned 0. This catches drivers that fail
+/// silently; it is no test of randomness.
 pub type paramcrypt_rng_callback =
     Option<unsafe extern "C" fn(user: *mut c_void, buf: *mut u8, len: usize) -> c_int>;
 
@@ -35,10 +42,73 @@ pub(crate) enum FfiRng {
     /// `PARAMCRYPT_ERR_RNG`, and firmware uses the `*_with_rng` functions.
     #[cfg(not(feature = "std"))]
     Unavailable,
-    Callback {
-        fill: unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> c_int,
-        user: *mut c_void,
-    },
+    Callback(CallbackRng),
+}
+
+/// Bytes asked of the callback at a time. Small requests (the `rsa` crate
+/// asks for single bytes) are served from this pool, so that every call the
+/// health checks judge fills enough bytes for them to be meaningful.
+const POOL: usize = 64;
+
+/// A run this long of one byte value ends the call: an RNG that did not
+/// write (the pool is pre-filled with one value) or wrote a constant. A good
+/// RNG makes such a run about once in 2^120 pools.
+const STUCK_RUN: usize = 16;
+
+/// The caller's RNG callback, with a pool and the health checks.
+pub(crate) struct CallbackRng {
+    fill: unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> c_int,
+    user: *mut c_void,
+    pool: [u8; POOL],
+    /// Unused bytes at the end of `pool`.
+    available: usize,
+    /// The first bytes of the previous pool: a repeat means a stuck RNG.
+    previous: [u8; STUCK_RUN],
+}
+
+impl Drop for CallbackRng {
+    fn drop(&mut self) {
+        // Unused random bytes could be someone's next key: wipe them.
+        self.pool.zeroize();
+        self.previous.zeroize();
+    }
+}
+
+impl CallbackRng {
+    fn refill(&mut self) -> Result<(), RngFailed> {
+        self.pool = [0xA5; POOL];
+        // SAFETY: the caller of the exported function promised that `fill`
+        // writes at most `len` bytes to `buf`.
+        if unsafe { (self.fill)(self.user, self.pool.as_mut_ptr(), POOL) } != 0 {
+            return Err(RngFailed);
+        }
+        let stuck = self
+            .pool
+            .windows(STUCK_RUN)
+            .any(|run| run.iter().all(|&b| b == run[0]));
+        if stuck || self.pool[..STUCK_RUN] == self.previous {
+            return Err(RngFailed);
+        }
+        self.previous.copy_from_slice(&self.pool[..STUCK_RUN]);
+        self.available = POOL;
+        Ok(())
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), RngFailed> {
+        let mut done = 0;
+        while done < dst.len() {
+            if self.available == 0 {
+                self.refill()?;
+            }
+            let start = POOL - self.available;
+            let n = self.available.min(dst.len() - done);
+            dst[done..done + n].copy_from_slice(&self.pool[start..start + n]);
+            self.pool[start..start + n].zeroize();
+            self.available -= n;
+            done += n;
+        }
+        Ok(())
+    }
 }
 
 impl FfiRng {
@@ -58,7 +128,13 @@ impl FfiRng {
         user: *mut c_void,
     ) -> Result<Self, paramcrypt_status> {
         let fill = callback.ok_or(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT)?;
-        Ok(FfiRng::Callback { fill, user })
+        Ok(FfiRng::Callback(CallbackRng {
+            fill,
+            user,
+            pool: [0; POOL],
+            available: 0,
+            previous: [0; STUCK_RUN],
+        }))
     }
 }
 
@@ -83,18 +159,84 @@ impl TryRng for FfiRng {
             FfiRng::Os(os) => os.try_fill_bytes(dst).map_err(|_| RngFailed),
             #[cfg(not(feature = "std"))]
             FfiRng::Unavailable => Err(RngFailed),
-            FfiRng::Callback { .. } if dst.is_empty() => Ok(()),
-            // SAFETY: the caller of the exported function promised that `fill`
-            // writes at most `len` bytes to `buf`.
-            FfiRng::Callback { fill, user } => {
-                match unsafe { fill(*user, dst.as_mut_ptr(), dst.len()) } {
-                    0 => Ok(()),
-                    _ => Err(RngFailed),
-                }
-            }
+            FfiRng::Callback(rng) => rng.fill_bytes(dst),
         }
     }
 }
 
 // The OS RNG is cryptographic; a callback's owner vouches for it.
 impl TryCryptoRng for FfiRng {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    unsafe extern "C" fn counting(user: *mut c_void, buf: *mut u8, len: usize) -> c_int {
+        // SAFETY: the tests pass a u8 counter and a buffer of `len` bytes.
+        unsafe {
+            let next = &mut *user.cast::<u8>();
+            for i in 0..len {
+                *buf.add(i) = *next;
+                *next = next.wrapping_add(1);
+            }
+        }
+        0
+    }
+
+    unsafe extern "C" fn silent(_: *mut c_void, _: *mut u8, _: usize) -> c_int {
+        0 // "success" without writing: a broken driver
+    }
+
+    unsafe extern "C" fn zeros(_: *mut c_void, buf: *mut u8, len: usize) -> c_int {
+        // SAFETY: `buf` holds `len` bytes.
+        unsafe { core::ptr::write_bytes(buf, 0, len) };
+        0
+    }
+
+    unsafe extern "C" fn repeating(_: *mut c_void, buf: *mut u8, len: usize) -> c_int {
+        // SAFETY: `buf` holds `len` bytes.
+        unsafe {
+            for i in 0..len {
+                *buf.add(i) = (i * 7) as u8;
+            }
+        }
+        0
+    }
+
+    fn rng(
+        fill: unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> c_int,
+        user: *mut c_void,
+    ) -> FfiRng {
+        FfiRng::callback(Some(fill), user).unwrap()
+    }
+
+    #[test]
+    fn small_requests_come_in_order_from_one_pooled_call() {
+        let mut next = 0u8;
+        let mut rng = rng(counting, (&mut next as *mut u8).cast());
+        let mut a = [0u8; 1];
+        let mut b = [0u8; 20];
+        rng.try_fill_bytes(&mut a).unwrap();
+        rng.try_fill_bytes(&mut b).unwrap();
+        assert_eq!(a, [0]);
+        assert_eq!(b[..], (1..=20).collect::<alloc::vec::Vec<u8>>()[..]);
+        assert_eq!(next, 64, "one call of 64 bytes");
+        let mut c = [0u8; 100];
+        rng.try_fill_bytes(&mut c).unwrap();
+        assert_eq!(c[0], 21);
+        assert_eq!(c[99], 120);
+    }
+
+    #[test]
+    fn a_silent_constant_or_stuck_rng_is_a_failure() {
+        for fill in [silent, zeros] {
+            let mut rng = rng(fill, core::ptr::null_mut());
+            assert!(rng.try_fill_bytes(&mut [0u8; 16]).is_err());
+            assert!(rng.try_fill_bytes(&mut [0u8; 1]).is_err());
+        }
+        // The same answer twice: the second call fails.
+        let mut rng = rng(repeating, core::ptr::null_mut());
+        assert!(rng.try_fill_bytes(&mut [0u8; 64]).is_ok());
+        assert!(rng.try_fill_bytes(&mut [0u8; 1]).is_err());
+    }
+}
