@@ -64,12 +64,20 @@ static void wipe(void *buf, size_t len) {
 /* ------------------------------------------------------------------ server */
 
 #define SECRET_CAP 256
+/* Longer than SECRET_CAP: the server's decryption reports
+ * PARAMCRYPT_ERR_BUFFER_TOO_SMALL and it answers 40002. */
+#define LONG_SECRET                                                                                      \
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789" \
+    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789" \
+    "0123456789012345678901234567890123456789012345678901234567890123456789"
 #define STORE_SLOTS 8
 
-/* A stored secret, owned by the common key that stored it. */
+/* A stored secret, owned by the common key that stored it. The secret is
+ * on the heap in a block of exactly its length, so that valgrind (make
+ * test-valgrind runs this demo) reports any use of a wrong length. */
 struct stored_secret {
     uint64_t owner; /* paramcrypt_server_session_key_id; 0: free slot */
-    unsigned char secret[SECRET_CAP];
+    unsigned char *secret;
     size_t len;
 };
 
@@ -132,7 +140,11 @@ static int server_start(struct server *server, const char *key_path, const char 
     return server_load_key(server, key_path) && server_open_encryption(server);
 }
 
+static void store_clear(struct stored_secret *slot);
+
 static void server_stop(struct server *server) {
+    unsigned i;
+    for (i = 0; i < STORE_SLOTS; i++) store_clear(&server->store[i]);
     paramcrypt_server_free(server->server);
     paramcrypt_keypair_free(server->key);
     wipe(server, sizeof *server);
@@ -147,6 +159,24 @@ static int psk_ok(const struct server *server, const char *psk) {
     return psk && diff == 0;
 }
 
+static void store_clear(struct stored_secret *slot) {
+    if (slot->secret) wipe(slot->secret, slot->len);
+    free(slot->secret);
+    memset(slot, 0, sizeof *slot);
+}
+
+/* Stores a copy of `secret` in `slot` (replacing what it held). */
+static int store_put(struct stored_secret *slot, const unsigned char *secret, size_t len) {
+    unsigned char *copy = malloc(len ? len : 1);
+    if (!copy) return 0;
+    memcpy(copy, secret, len);
+    if (slot->secret) wipe(slot->secret, slot->len);
+    free(slot->secret);
+    slot->secret = copy;
+    slot->len = len;
+    return 1;
+}
+
 /* The slot of the secret stored by `owner`, or a slot to store it in. */
 static struct stored_secret *store_slot(struct server *server, uint64_t owner, int create) {
     unsigned i;
@@ -154,7 +184,7 @@ static struct stored_secret *store_slot(struct server *server, uint64_t owner, i
         if (server->store[i].owner == owner) return &server->store[i];
     if (!create) return NULL;
     i = server->next_slot++ % STORE_SLOTS; /* the oldest owner loses its secret */
-    wipe(&server->store[i], sizeof server->store[i]);
+    store_clear(&server->store[i]);
     server->store[i].owner = owner;
     return &server->store[i];
 }
@@ -210,17 +240,16 @@ static void server_handle(struct server *server, const char *psk, const char *re
         unsigned char secret1[SECRET_CAP], secret2[SECRET_CAP];
         size_t len1 = 0, len2 = 0;
         /* Decrypt into scratch buffers; the store changes only when both
-         * succeed (after a failure, *out_len is no data length). */
+         * succeed: after a failure *out_len is no data length (after
+         * PARAMCRYPT_ERR_BUFFER_TOO_SMALL it is the size a too-long secret
+         * would need). */
         int ok = json_string(request, "secretData1", value, sizeof value) &&
                  paramcrypt_server_session_decrypt(session, (const uint8_t *)value, strlen(value), secret1,
                                                    sizeof secret1, &len1) == PARAMCRYPT_OK &&
                  json_string(request, "secretData2", value, sizeof value) &&
                  paramcrypt_server_session_decrypt(session, (const uint8_t *)value, strlen(value), secret2,
                                                    sizeof secret2, &len2) == PARAMCRYPT_OK;
-        if (ok) {
-            struct stored_secret *slot = store_slot(server, paramcrypt_server_session_key_id(session), 1);
-            memcpy(slot->secret, secret1, len1);
-            slot->len = len1;
+        if (ok && store_put(store_slot(server, paramcrypt_server_session_key_id(session), 1), secret1, len1)) {
             snprintf(response, cap, "{\"result\":[],\"id\":%ld}", id);
         } else {
             encryption_failed(id, response, cap);
@@ -320,6 +349,15 @@ static int client_send_secrets(struct client *client, struct server *server, con
     return 0;
 }
 
+/* One sendSecretData with the current common key; 1 when it succeeded. */
+static int client_send_once(struct client *client, struct server *server, const char *secret) {
+    char request[MSG_CAP], response[MSG_CAP], value[FIELD_CAP];
+    if (!encrypt_field(client, secret, value, sizeof value)) return 0;
+    send_secret_data_request(request, sizeof request, value, value, client->enc_key, ++client->next_id);
+    call(server, client->psk, "demo", request, response);
+    return strstr(response, "\"result\"") != NULL;
+}
+
 static int client_get_secret(struct client *client, struct server *server, const char *expected) {
     char request[MSG_CAP], response[MSG_CAP], value[FIELD_CAP];
     unsigned char plain[256];
@@ -369,7 +407,7 @@ int main(int argc, char **argv) {
     struct server server;
     struct client client = {NULL, {0}, NULL, 0};
     char captured[MSG_CAP];
-    int sent, got, guarded, replay_refused, restarted, recovered;
+    int sent, got, kept, guarded, replay_refused, restarted, recovered;
 
     client.psk = psk;
     printf("# paramcrypt %s demo\n", paramcrypt_version());
@@ -382,6 +420,11 @@ int main(int argc, char **argv) {
     printf("\n# getSecretData: the server answers with the client's own secret, under its common key\n");
     got = client_get_secret(&client, &server, "correct horse battery staple");
     printf("# client decrypted secretData: %s\n", verdict(got));
+
+    printf("\n# a secret longer than the device stores: 40002, and the stored secret stays intact\n");
+    kept = !client_send_once(&client, &server, LONG_SECRET) && client_get_secret(&client, &server,
+                                                                                   "correct horse battery staple");
+    printf("# the stored secret is unchanged: %s\n", verdict(kept));
 
     printf("\n# without the pre-shared key, the secret methods are refused\n");
     guarded = unauthorized(&server, captured);
@@ -405,7 +448,7 @@ int main(int argc, char **argv) {
     paramcrypt_session_free(client.session);
     server_stop(&server);
     {
-        int ok = sent && got && guarded && replay_refused && restarted && recovered;
+        int ok = sent && got && kept && guarded && replay_refused && restarted && recovered;
         printf("\n%s\n", ok ? "demo OK" : "demo FAILED");
         return ok ? 0 : 1;
     }

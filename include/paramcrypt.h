@@ -9,11 +9,15 @@
  *  - Every fallible function returns a paramcrypt_status; 0 is success and
  *    40002 (PARAMCRYPT_ERR_ENCRYPTION_FAILED) is the one encryption failure.
  *  - Inputs are (pointer, length) pairs; NULL is allowed only with length 0.
- *  - Outputs are (out, out_cap, out_len): on success *out_len is the length
- *    written (text is NOT NUL-terminated); if out_cap is too small nothing is
- *    written, *out_len is the size needed and the status is
- *    PARAMCRYPT_ERR_BUFFER_TOO_SMALL. out may be NULL when out_cap is 0.
- *    Output buffers must not overlap any input.
+ *  - Outputs are (out, out_cap, out_len). *out_len is a data length ONLY
+ *    when the status is PARAMCRYPT_OK: then it is the length written (text is
+ *    NOT NUL-terminated). If out_cap is too small nothing is written to out,
+ *    *out_len is the size needed and the status is
+ *    PARAMCRYPT_ERR_BUFFER_TOO_SMALL (out may be NULL when out_cap is 0: a
+ *    size query); after any other status *out_len is left unchanged. Never
+ *    keep *out_len as a data length after a failure. A failed decryption
+ *    leaves no plaintext in out (what it wrote is wiped). Output buffers must
+ *    not overlap any input.
  *  - Handles come from functions taking a `**out`, are owned by the caller and
  *    are released by the matching *_free (NULL is a no-op). *out is written
  *    only on success.
@@ -193,6 +197,12 @@ typedef struct paramcrypt_session paramcrypt_session;
 // `PARAMCRYPT_ERR_RNG` (never replaced by weaker randomness). `user` is the
 // pointer given alongside the callback. Must be thread-safe if the same
 // callback is used from several threads at once.
+//
+// paramcrypt asks for 64 bytes at a time and checks each answer cheaply: a
+// buffer with 16 or more equal bytes in a row (left as it was, zeroed,
+// constant) or starting as the previous answer did is `PARAMCRYPT_ERR_RNG`
+// too, even when the callback returned 0. This catches drivers that fail
+// silently; it is no test of randomness.
 typedef int (*paramcrypt_rng_callback)(void *user, uint8_t *buf, size_t len);
 
 #ifdef __cplusplus
@@ -547,8 +557,10 @@ paramcrypt_status paramcrypt_session_encrypt_with_rng(const paramcrypt_session *
 // Decrypts a secret parameter's base64 wire value (CR/LF tolerated) and
 // writes the plaintext bytes to `out` (no NUL added). `out_cap` must be at
 // least the ciphertext length minus one; `paramcrypt_decrypted_max_len(text_len)`
-// is always enough. The size is checked before decrypting, so it reveals
-// nothing about the padding. Secret: wipe `out` after use.
+// is always enough. The size is checked from `text_len` before anything is
+// decoded, so it reveals nothing about the padding. Secret: wipe `out`
+// after use. On failure `out` holds no plaintext (what was written is
+// wiped), and `*out_len` is a data length only on `PARAMCRYPT_OK`.
 //
 // Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad value,
 // whatever the cause; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
@@ -565,8 +577,8 @@ paramcrypt_status paramcrypt_session_decrypt(const paramcrypt_session *session,
 void paramcrypt_session_free(paramcrypt_session *session);
 
 // The exact length of the base64 wire value of a `plaintext_len`-byte
-// parameter in `mode` (a `paramcrypt_mode` value); 0 for an unknown mode.
-// Thread-safe.
+// parameter in `mode` (a `paramcrypt_mode` value); 0 for an unknown mode or
+// a length whose wire value would exceed `PTRDIFF_MAX`. Thread-safe.
 size_t paramcrypt_encrypted_len(uint32_t mode, size_t plaintext_len);
 
 // A buffer size always large enough for the plaintext of a `text_len`-byte

@@ -13,12 +13,14 @@
 //! - Inputs are `(const uint8_t *ptr, size_t len)` pairs. `ptr` may be NULL
 //!   only when `len` is 0; otherwise it must point to `len` readable bytes.
 //!   Text inputs need no terminating NUL.
-//! - Outputs are `(uint8_t *out, size_t out_cap, size_t *out_len)`. On success
-//!   `*out_len` is the number of bytes written (text is not NUL-terminated).
-//!   If `out_cap` is too small, nothing is written to `out`, `*out_len` is set
-//!   to the size needed, and the status is `PARAMCRYPT_ERR_BUFFER_TOO_SMALL`;
-//!   `out` may be NULL when `out_cap` is 0, which makes a size query.
-//!   Output buffers must not overlap any input.
+//! - Outputs are `(uint8_t *out, size_t out_cap, size_t *out_len)`.
+//!   `*out_len` is a data length only on `PARAMCRYPT_OK`: the number of bytes
+//!   written (text is not NUL-terminated). If `out_cap` is too small, nothing
+//!   is written to `out`, `*out_len` is set to the size needed, and the status
+//!   is `PARAMCRYPT_ERR_BUFFER_TOO_SMALL`; `out` may be NULL when `out_cap` is
+//!   0, which makes a size query. After any other status `*out_len` is left
+//!   unchanged. A failed decryption leaves no plaintext in `out`. Output
+//!   buffers must not overlap any input.
 //! - Handles (`paramcrypt_keypair`, `paramcrypt_public_key`,
 //!   `paramcrypt_session`, `paramcrypt_server`, `paramcrypt_server_session`)
 //!   are created by the functions that take a

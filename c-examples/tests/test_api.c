@@ -52,6 +52,20 @@ static int failing_rng(void *user, uint8_t *buf, size_t len) {
     return -1;
 }
 
+/* A driver that reports success without writing, and one that writes zeros. */
+static int silent_rng(void *user, uint8_t *buf, size_t len) {
+    (void)user;
+    (void)buf;
+    (void)len;
+    return 0;
+}
+
+static int zero_rng(void *user, uint8_t *buf, size_t len) {
+    (void)user;
+    memset(buf, 0, len);
+    return 0;
+}
+
 static int os_like_rng(void *user, uint8_t *buf, size_t len) {
     FILE *f = fopen("/dev/urandom", "rb");
     size_t got;
@@ -252,6 +266,25 @@ static void test_round_trips(const paramcrypt_keypair *key) {
         for (mode = PARAMCRYPT_MODE_KEY_IV; mode <= PARAMCRYPT_MODE_PER_MESSAGE_IV; mode++) round_trip(key, padding, mode);
 }
 
+/* An RNG that fails silently must not pass as success: before the health
+ * checks, these made sessions with an all-zero key and IV. */
+static void test_broken_rng_is_an_error(const paramcrypt_keypair *key) {
+    paramcrypt_session *session = NULL;
+    paramcrypt_keypair *generated = NULL;
+    paramcrypt_server *server = NULL;
+    CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, silent_rng, NULL, &session),
+                 PARAMCRYPT_ERR_RNG);
+    CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_PER_MESSAGE_IV, zero_rng, NULL, &session),
+                 PARAMCRYPT_ERR_RNG);
+    CHECK(session == NULL);
+    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(2048, silent_rng, NULL, &generated), PARAMCRYPT_ERR_RNG);
+    CHECK(generated == NULL);
+    CHECK_STATUS(paramcrypt_server_new_with_rng(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV, 4, 4,
+                                                zero_rng, NULL, &server),
+                 PARAMCRYPT_ERR_RNG);
+    CHECK(server == NULL);
+}
+
 static void test_rng_callback_makes_the_session(void) {
     /* Key 00..0f and IV 10..1f from a counting RNG: the value must equal what
      * Python cryptography computed for that key and IV (last fixture row). */
@@ -272,7 +305,7 @@ static void test_rng_callback_makes_the_session(void) {
     expected = strrchr(row, '\t') + 1;
     expected[strcspn(expected, "\r\n")] = 0;
     CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, counter_rng, &next, &session), PARAMCRYPT_OK);
-    CHECK(next == 32);
+    CHECK(next == 64); /* one call of 64 bytes: key, IV, and 32 unused (wiped) */
     CHECK_STATUS(paramcrypt_session_encrypt(session, (const uint8_t *)"hello", 5, value, sizeof value, &value_len),
                  PARAMCRYPT_OK);
     CHECK(value_len == strlen(expected) && memcmp(value, expected, value_len) == 0);
@@ -676,6 +709,7 @@ int main(int argc, char **argv) {
     test_generation();
     test_round_trips(key);
     test_rng_callback_makes_the_session();
+    test_broken_rng_is_an_error(key);
     check_fixture(key, "interop/from_cryptography.tsv", 45);
     check_fixture(key, "interop/from_paramcrypt.tsv", 30);
     test_bad_input(key);
