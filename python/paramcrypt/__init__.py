@@ -10,7 +10,18 @@ The shared library is found through PARAMCRYPT_LIB, else the repository's
 target/release build, else the system library path.
 """
 
-from ._api import AcceptedModes, KeyPair, Mode, Padding, PublicKey, Server, ServerSession, Session
+from ._api import (
+    AcceptedModes,
+    KeyPair,
+    Mode,
+    Padding,
+    PublicKey,
+    RngFunction,
+    Server,
+    ServerSession,
+    Session,
+    decrypted_max_len,
+)
 from ._errors import (
     EncryptionFailed,
     InvalidKey,
@@ -52,11 +63,13 @@ __all__ = [
     "ParamcryptError",
     "PublicKey",
     "RngError",
+    "RngFunction",
     "Server",
     "ServerSession",
     "Session",
     "Status",
     "UnsupportedKeySize",
+    "decrypted_max_len",
     "library_path",
     "library_version",
 ]

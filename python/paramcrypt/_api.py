@@ -1,18 +1,40 @@
-"""KeyPair, PublicKey and Session: Pythonic handles over the C API."""
+"""KeyPair, PublicKey, Session, Server and ServerSession: Pythonic handles
+over the C API.
+
+Handle lifetimes: every call holds a lease on the handles it passes to C
+(ctypes releases the GIL during the call). close() marks a handle closed;
+the C object is freed when the last lease ends, so closing a handle that
+another thread is using is safe: that call finishes, later calls raise
+ValueError.
+
+Secrets and Python: the bindings wipe every C buffer they make for secret
+data, and accept bytearray and writable memoryview secrets without copying
+them. What Python cannot wipe: str objects, bytes objects (immutable; the
+values decrypt() returns are bytes), and copies the interpreter made before
+they reached paramcrypt. For plaintexts you must wipe, pass bytearrays and
+decrypt with decrypt_into(value, out_bytearray), then zero the bytearray.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import enum
-from typing import Any, Callable, TypeVar, Union
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 
 from . import _ffi
-from ._errors import BufferTooSmall
+from ._errors import BufferTooSmall, RngError, Status
 
 BytesLike = Union[bytes, bytearray, memoryview]
+RngFunction = Callable[[int], bytes]
+"""A random number generator: called with a length n, returns n random
+bytes. Raising an exception fails the operation with RngError."""
 T = TypeVar("T")
 H = TypeVar("H", bound="_Handle")
+if TYPE_CHECKING:
+    CBuffer = ctypes.Array[ctypes.c_uint8]
 
 
 class Padding(enum.IntEnum):
@@ -47,30 +69,31 @@ class AcceptedModes(enum.IntEnum):
     """Both, told apart by the plaintext length."""
 
 
-def _as_bytes(value: str | BytesLike, what: str) -> bytes:
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
+# ---- Input and output buffers ----
 
 
-def _only_bytes(value: BytesLike, what: str) -> bytes:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    raise TypeError(f"{what} must be bytes, not {type(value).__name__}")
-
-
-def _in(data: bytes) -> ctypes.Array[ctypes.c_uint8]:
-    """A C input buffer holding `data` (never NULL, even when empty)."""
-    return (ctypes.c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0")
-
-
-def _with_secret_input(data: bytes, call: Callable[[ctypes.Array[ctypes.c_uint8]], T]) -> T:
-    """Runs `call` with a C copy of secret `data`, wiping the copy afterwards."""
-    buf = _in(data)
+@contextlib.contextmanager
+def _input(value: str | BytesLike, what: str, text: bool = True) -> Iterator[tuple[CBuffer, int]]:
+    """A C input buffer for `value` and its length. A bytearray or writable
+    memoryview is used in place (no copy); anything else is copied into a C
+    buffer that is wiped afterwards. str (when `text`) is UTF-8."""
+    if isinstance(value, str) and text:
+        data: BytesLike = value.encode("utf-8")
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = value
+    else:
+        kinds = "str or bytes" if text else "bytes"
+        raise TypeError(f"{what} must be {kinds}, not {type(value).__name__}")
+    view = memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(data)
+    length = view.nbytes
+    if not view.readonly and view.c_contiguous and length > 0:
+        yield (ctypes.c_uint8 * length).from_buffer(view), length
+        return
+    buf = (ctypes.c_uint8 * max(length, 1))()
+    # bytes are read where they are; a read-only view needs one copy.
+    ctypes.memmove(buf, data if isinstance(data, bytes) else view.tobytes(), length)
     try:
-        return call(buf)
+        yield buf, length
     finally:
         ctypes.memset(buf, 0, len(buf))
 
@@ -94,6 +117,22 @@ def _output(call: Callable[..., int], size: int, secret: bool = False) -> bytes:
             ctypes.memset(buf, 0, len(buf))
 
 
+def _output_into(call: Callable[..., int], out: bytearray | memoryview) -> int:
+    """Runs `call(out, out_cap, out_len)` writing straight into the caller's
+    writable buffer; returns the length written."""
+    view = memoryview(out).cast("B") if isinstance(out, memoryview) else memoryview(out)
+    if view.readonly or not view.c_contiguous:
+        raise TypeError("out must be a writable, contiguous buffer (a bytearray)")
+    cap = view.nbytes
+    buf = (ctypes.c_uint8 * max(cap, 1)).from_buffer(view) if cap else (ctypes.c_uint8 * 1)()
+    out_len = ctypes.c_size_t(0)
+    try:
+        call(buf, cap, ctypes.byref(out_len))
+    except BufferTooSmall:
+        raise ValueError(f"out holds {cap} bytes; {out_len.value} are needed") from None
+    return out_len.value
+
+
 def _size_query(call: Callable[..., int]) -> int:
     """The output size a function needs (called with out_cap 0)."""
     out_len = ctypes.c_size_t(0)
@@ -104,32 +143,102 @@ def _size_query(call: Callable[..., int]) -> int:
     return out_len.value
 
 
+# ---- Randomness ----
+
+
+class _RngCallback:
+    """A Python RNG as the C callback; keeps what went wrong in it."""
+
+    def __init__(self, rng: RngFunction) -> None:
+        if not callable(rng):
+            raise TypeError(f"rng must be callable, not {type(rng).__name__}")
+        self.error: BaseException | None = None
+
+        def fill(user: Any, buf: Any, length: int) -> int:
+            try:
+                data = rng(length)
+                if not isinstance(data, (bytes, bytearray)) or len(data) != length:
+                    raise RngError(f"rng({length}) must return {length} bytes", int(Status.RNG))
+                ctypes.memmove(buf, bytes(data), length)
+                return 0
+            except BaseException as exc:  # noqa: BLE001 - any failure is an RNG failure
+                self.error = exc
+                return -1
+
+        self.c_function = _ffi.RNG_CALLBACK(fill)
+
+
+def _with_rng(rng: RngFunction | None, plain: Callable[[], T], with_rng: Callable[[Any], T]) -> T:
+    """Runs `plain()` (the OS RNG) or, with `rng`, `with_rng(callback)`; an
+    exception raised by `rng` becomes the cause of the RngError."""
+    if rng is None:
+        return plain()
+    callback = _RngCallback(rng)
+    try:
+        return with_rng(callback.c_function)
+    except RngError as err:
+        if callback.error is not None and callback.error is not err:
+            raise RngError(f"the rng failed: {callback.error!r}", err.code) from callback.error
+        raise
+
+
+# ---- Handles ----
+
+
 class _Handle:
     """Owns one C handle; released by close(), the context manager, or on
-    garbage collection. Do not close a handle another thread is using."""
+    garbage collection, and only once no call is using it (see the module
+    documentation)."""
 
     _free: Callable[[ctypes.c_void_p], None]
     _kind = "handle"
 
     def __init__(self, ptr: ctypes.c_void_p) -> None:
         self._ptr: ctypes.c_void_p | None = ptr
+        self._lock = threading.Lock()
+        self._leases = 0
+        self._closed = False
 
-    def _c(self) -> ctypes.c_void_p:
-        """The C handle, for passing to the library."""
-        if self._ptr is None:
-            raise ValueError(f"this {self._kind} is closed")
-        return self._ptr
+    @contextlib.contextmanager
+    def _lease(self) -> Iterator[ctypes.c_void_p]:
+        """The C handle, held for the duration of a call."""
+        with self._lock:
+            if self._closed or self._ptr is None:
+                raise ValueError(f"this {self._kind} is closed")
+            self._leases += 1
+            ptr = self._ptr
+        try:
+            yield ptr
+        finally:
+            with self._lock:
+                self._leases -= 1
+                freed = self._take_if_done()
+            self._free_now(freed)
+
+    def _take_if_done(self) -> ctypes.c_void_p | None:
+        """The pointer to free when closed and unused (with the lock held)."""
+        if self._closed and self._leases == 0 and self._ptr is not None:
+            ptr, self._ptr = self._ptr, None
+            return ptr
+        return None
+
+    def _free_now(self, ptr: ctypes.c_void_p | None) -> None:
+        if ptr is not None:
+            type(self)._free(ptr)
 
     def _export(self, fn: Callable[..., int], secret: bool = False) -> bytes:
         """The output of `fn(handle, out, out_cap, out_len)`, sized by a query."""
-        size = _size_query(lambda *out: fn(self._c(), *out))
-        return _output(lambda *out: fn(self._c(), *out), size, secret=secret)
+        with self._lease() as ptr:
+            size = _size_query(lambda *out: fn(ptr, *out))
+            return _output(lambda *out: fn(ptr, *out), size, secret=secret)
 
     def close(self) -> None:
-        """Releases the C handle now (wiping its secrets). Idempotent."""
-        ptr, self._ptr = self._ptr, None
-        if ptr is not None:
-            type(self)._free(ptr)
+        """Releases the C handle (wiping its secrets) as soon as no call is
+        using it. Idempotent and thread-safe."""
+        with self._lock:
+            self._closed = True
+            freed = self._take_if_done()
+        self._free_now(freed)
 
     def __enter__(self: H) -> H:
         return self
@@ -159,20 +268,20 @@ class PublicKey(_Handle):
     @classmethod
     def from_base64(cls, text: str | BytesLike) -> PublicKey:
         """Parses the getPublicKey value (base64 DER SubjectPublicKeyInfo)."""
-        data = _as_bytes(text, "text")
-        return cls(_new_handle(lambda out: _ffi.public_key_from_base64(_in(data), len(data), out)))
+        with _input(text, "text") as (buf, n):
+            return cls(_new_handle(lambda out: _ffi.public_key_from_base64(buf, n, out)))
 
     @classmethod
     def from_pem(cls, pem: str | BytesLike) -> PublicKey:
         """Parses a PEM public key (BEGIN PUBLIC KEY)."""
-        data = _as_bytes(pem, "pem")
-        return cls(_new_handle(lambda out: _ffi.public_key_from_pem(_in(data), len(data), out)))
+        with _input(pem, "pem") as (buf, n):
+            return cls(_new_handle(lambda out: _ffi.public_key_from_pem(buf, n, out)))
 
     @classmethod
     def from_der(cls, der: BytesLike) -> PublicKey:
         """Parses a DER SubjectPublicKeyInfo."""
-        data = _only_bytes(der, "der")
-        return cls(_new_handle(lambda out: _ffi.public_key_from_der(_in(data), len(data), out)))
+        with _input(der, "der", text=False) as (buf, n):
+            return cls(_new_handle(lambda out: _ffi.public_key_from_der(buf, n, out)))
 
     def to_base64(self) -> str:
         """The getPublicKey value: base64 of the DER SubjectPublicKeyInfo."""
@@ -189,12 +298,14 @@ class PublicKey(_Handle):
     @property
     def bits(self) -> int:
         """The modulus size in bits."""
-        return int(_ffi.public_key_bits(self._c()))
+        with self._lease() as ptr:
+            return int(_ffi.public_key_bits(ptr))
 
     @property
     def wrapped_len(self) -> int:
         """The length of an encKey wrapped for this key."""
-        return int(_ffi.public_key_wrapped_len(self._c()))
+        with self._lease() as ptr:
+            return int(_ffi.public_key_wrapped_len(ptr))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PublicKey) and self.to_der() == other.to_der()
@@ -203,7 +314,7 @@ class PublicKey(_Handle):
         return hash(self.to_der())
 
     def __repr__(self) -> str:
-        return f"<PublicKey {self.bits} bits>" if self._ptr is not None else "<PublicKey closed>"
+        return f"<PublicKey {self.bits} bits>" if not self._closed else "<PublicKey closed>"
 
 
 class Session(_Handle):
@@ -214,48 +325,79 @@ class Session(_Handle):
     _kind = "Session"
 
     @classmethod
-    def new(cls, mode: Mode = Mode.KEY_IV) -> Session:
-        """Client side: a fresh random key and IV from the OS RNG."""
+    def new(cls, mode: Mode = Mode.KEY_IV, rng: RngFunction | None = None) -> Session:
+        """Client side: a fresh random key and IV from the OS RNG, or `rng`."""
         mode_value = _as_enum(Mode, mode, "mode")
-        return cls(_new_handle(lambda out: _ffi.session_new(mode_value, out)))
+        return cls(
+            _with_rng(
+                rng,
+                lambda: _new_handle(lambda out: _ffi.session_new(mode_value, out)),
+                lambda cb: _new_handle(lambda out: _ffi.session_new_with_rng(mode_value, cb, None, out)),
+            )
+        )
 
     @property
     def mode(self) -> Mode:
         """The IV mode (detected from the encKey on the server side)."""
         value = ctypes.c_uint32()
-        _ffi.session_mode(self._c(), ctypes.byref(value))
+        with self._lease() as ptr:
+            _ffi.session_mode(ptr, ctypes.byref(value))
         return Mode(value.value)
 
-    def wrap(self, public_key: PublicKey, padding: Padding = Padding.PKCS1V15) -> str:
+    def wrap(
+        self, public_key: PublicKey, padding: Padding = Padding.PKCS1V15, rng: RngFunction | None = None
+    ) -> str:
         """Client side: the base64 encKey of this session for `public_key`."""
         if not isinstance(public_key, PublicKey):
             raise TypeError(f"public_key must be a PublicKey, not {type(public_key).__name__}")
         padding_value = _as_enum(Padding, padding, "padding")
         size = public_key.wrapped_len
-        return _output(
-            lambda *out: _ffi.session_wrap(self._c(), public_key._c(), padding_value, *out), size
-        ).decode("ascii")
+        with self._lease() as ptr, public_key._lease() as pk:
+            return _with_rng(
+                rng,
+                lambda: _output(lambda *out: _ffi.session_wrap(ptr, pk, padding_value, *out), size),
+                lambda cb: _output(
+                    lambda *out: _ffi.session_wrap_with_rng(ptr, pk, padding_value, cb, None, *out), size
+                ),
+            ).decode("ascii")
 
-    def encrypt(self, plaintext: str | BytesLike) -> str:
-        """Encrypts a secret parameter (str as UTF-8, or bytes) to its base64
-        wire value."""
-        data = _as_bytes(plaintext, "plaintext")
-        size = int(_ffi.encrypted_len(self.mode, len(data)))
-
-        def encrypt_from(buf: ctypes.Array[ctypes.c_uint8]) -> bytes:
-            return _output(lambda *out: _ffi.session_encrypt(self._c(), buf, len(data), *out), size)
-
-        return _with_secret_input(data, encrypt_from).decode("ascii")
+    def encrypt(self, plaintext: str | BytesLike, rng: RngFunction | None = None) -> str:
+        """Encrypts a secret parameter (str as UTF-8, or bytes; a bytearray
+        is read in place) to its base64 wire value. `rng` makes the
+        per-message IV (unused in key:iv mode)."""
+        size_mode = self.mode
+        with _input(plaintext, "plaintext") as (buf, n), self._lease() as ptr:
+            size = int(_ffi.encrypted_len(size_mode, n))
+            return _with_rng(
+                rng,
+                lambda: _output(lambda *out: _ffi.session_encrypt(ptr, buf, n, *out), size),
+                lambda cb: _output(lambda *out: _ffi.session_encrypt_with_rng(ptr, buf, n, cb, None, *out), size),
+            ).decode("ascii")
 
     def decrypt(self, value: str | BytesLike) -> bytes:
         """Decrypts a secret parameter's base64 wire value. Raises
-        EncryptionFailed for anything wrong with it."""
-        data = _as_bytes(value, "value")
-        size = _ffi.decrypted_max_len(len(data))
-        return _output(lambda *out: _ffi.session_decrypt(self._c(), _in(data), len(data), *out), size, secret=True)
+        EncryptionFailed for anything wrong with it. The result is bytes,
+        which Python cannot wipe: see decrypt_into."""
+        with _input(value, "value") as (buf, n), self._lease() as ptr:
+            size = int(_ffi.decrypted_max_len(n))
+            return _output(lambda *out: _ffi.session_decrypt(ptr, buf, n, *out), size, secret=True)
+
+    def decrypt_into(self, value: str | BytesLike, out: bytearray | memoryview) -> int:
+        """Decrypts into the caller's writable buffer (which the caller can
+        wipe) and returns the plaintext length. `out` needs
+        decrypted_max_len(len(value)) bytes at most; ValueError says how many
+        when it is too small."""
+        with _input(value, "value") as (buf, n), self._lease() as ptr:
+            return _output_into(lambda *o: _ffi.session_decrypt(ptr, buf, n, *o), out)
 
     def __repr__(self) -> str:
-        return f"<Session {self.mode.name}>" if self._ptr is not None else "<Session closed>"
+        return f"<Session {self.mode.name}>" if not self._closed else "<Session closed>"
+
+
+def decrypted_max_len(text_len: int) -> int:
+    """A buffer size always large enough for the plaintext of a
+    `text_len`-character wire value."""
+    return int(_ffi.decrypted_max_len(text_len))
 
 
 class KeyPair(_Handle):
@@ -266,29 +408,33 @@ class KeyPair(_Handle):
     _kind = "KeyPair"
 
     @classmethod
-    def generate(cls, bits: int = 2048) -> KeyPair:
-        """Generates a key pair of 1024, 2048, 3072 or 4096 bits (OS RNG).
+    def generate(cls, bits: int = 2048, rng: RngFunction | None = None) -> KeyPair:
+        """Generates a key pair of 2048, 3072 or 4096 bits (OS RNG, or `rng`).
         Slow on small CPUs: generate once, store with to_pem()."""
         if isinstance(bits, bool) or not isinstance(bits, int):
             raise TypeError(f"bits must be int, not {type(bits).__name__}")
         if bits < 0:
             raise ValueError("bits must not be negative")
-        return cls(_new_handle(lambda out: _ffi.keypair_generate(bits, out)))
+        return cls(
+            _with_rng(
+                rng,
+                lambda: _new_handle(lambda out: _ffi.keypair_generate(bits, out)),
+                lambda cb: _new_handle(lambda out: _ffi.keypair_generate_with_rng(bits, cb, None, out)),
+            )
+        )
 
     @classmethod
     def from_pem(cls, pem: str | BytesLike) -> KeyPair:
         """Loads a PKCS#8 (BEGIN PRIVATE KEY) or PKCS#1 (BEGIN RSA PRIVATE
         KEY) PEM private key."""
-        data = _as_bytes(pem, "pem")
-        return cls(_with_secret_input(data, lambda buf: _new_handle(
-            lambda out: _ffi.keypair_from_pem(buf, len(data), out))))
+        with _input(pem, "pem") as (buf, n):
+            return cls(_new_handle(lambda out: _ffi.keypair_from_pem(buf, n, out)))
 
     @classmethod
     def from_der(cls, der: BytesLike) -> KeyPair:
         """Loads an unencrypted PKCS#8 DER private key."""
-        data = _only_bytes(der, "der")
-        return cls(_with_secret_input(data, lambda buf: _new_handle(
-            lambda out: _ffi.keypair_from_pkcs8_der(buf, len(data), out))))
+        with _input(der, "der", text=False) as (buf, n):
+            return cls(_new_handle(lambda out: _ffi.keypair_from_pkcs8_der(buf, n, out)))
 
     def to_pem(self) -> str:
         """The private key as PKCS#8 PEM. Secret: store it with mode 0600."""
@@ -301,28 +447,39 @@ class KeyPair(_Handle):
     @property
     def bits(self) -> int:
         """The modulus size in bits."""
-        return int(_ffi.keypair_bits(self._c()))
+        with self._lease() as ptr:
+            return int(_ffi.keypair_bits(ptr))
 
     def public_key(self) -> PublicKey:
         """The public half."""
-        return PublicKey(_new_handle(lambda out: _ffi.keypair_public_key(self._c(), out)))
+        with self._lease() as ptr:
+            return PublicKey(_new_handle(lambda out: _ffi.keypair_public_key(ptr, out)))
 
     def public_key_base64(self) -> str:
         """The getPublicKey value."""
         with self.public_key() as public_key:
             return public_key.to_base64()
 
-    def unwrap(self, enc_key: str | BytesLike, padding: Padding = Padding.PKCS1V15) -> Session:
-        """Server side: the client's session from its encKey. `padding` is the
-        server's configured scheme. Raises EncryptionFailed for any bad encKey."""
-        data = _as_bytes(enc_key, "enc_key")
+    def unwrap(
+        self, enc_key: str | BytesLike, padding: Padding = Padding.PKCS1V15, rng: RngFunction | None = None
+    ) -> Session:
+        """The client's session from its encKey, without a Server's cache and
+        refusal (clients, tests and tools; servers use Server.open). `rng`
+        blinds the RSA operation. Raises EncryptionFailed for any bad encKey."""
         padding_value = _as_enum(Padding, padding, "padding")
-        return Session(
-            _new_handle(lambda out: _ffi.keypair_unwrap(self._c(), _in(data), len(data), padding_value, out))
-        )
+        with _input(enc_key, "enc_key") as (buf, n), self._lease() as ptr:
+            return Session(
+                _with_rng(
+                    rng,
+                    lambda: _new_handle(lambda out: _ffi.keypair_unwrap(ptr, buf, n, padding_value, out)),
+                    lambda cb: _new_handle(
+                        lambda out: _ffi.keypair_unwrap_with_rng(ptr, buf, n, padding_value, cb, None, out)
+                    ),
+                )
+            )
 
     def __repr__(self) -> str:
-        return f"<KeyPair {self.bits} bits>" if self._ptr is not None else "<KeyPair closed>"
+        return f"<KeyPair {self.bits} bits>" if not self._closed else "<KeyPair closed>"
 
 
 class ServerSession(_Handle):
@@ -337,37 +494,46 @@ class ServerSession(_Handle):
     def mode(self) -> Mode:
         """The client's IV mode."""
         value = ctypes.c_uint32()
-        _ffi.server_session_mode(self._c(), ctypes.byref(value))
+        with self._lease() as ptr:
+            _ffi.server_session_mode(ptr, ctypes.byref(value))
         return Mode(value.value)
 
     @property
     def key_id(self) -> int:
         """An identifier of the client's common key (a keyed digest): equal for
         every session with the same key. Use it to keep per-client state."""
-        return int(_ffi.server_session_key_id(self._c()))
+        with self._lease() as ptr:
+            return int(_ffi.server_session_key_id(ptr))
 
     def decrypt(self, value: str | BytesLike) -> bytes:
         """Decrypts a secret parameter of the request. Raises EncryptionFailed
         for anything wrong with it, and from then on for this common key."""
-        data = _as_bytes(value, "value")
-        size = int(_ffi.decrypted_max_len(len(data)))
-        return _output(
-            lambda *out: _ffi.server_session_decrypt(self._c(), _in(data), len(data), *out), size, secret=True
-        )
+        with _input(value, "value") as (buf, n), self._lease() as ptr:
+            size = int(_ffi.decrypted_max_len(n))
+            return _output(lambda *out: _ffi.server_session_decrypt(ptr, buf, n, *out), size, secret=True)
 
-    def encrypt(self, plaintext: str | BytesLike) -> str:
+    def decrypt_into(self, value: str | BytesLike, out: bytearray | memoryview) -> int:
+        """Decrypts into the caller's writable buffer and returns the length
+        (see Session.decrypt_into)."""
+        with _input(value, "value") as (buf, n), self._lease() as ptr:
+            return _output_into(lambda *o: _ffi.server_session_decrypt(ptr, buf, n, *o), out)
+
+    def encrypt(self, plaintext: str | BytesLike, rng: RngFunction | None = None) -> str:
         """Encrypts a reply value (str as UTF-8, or bytes) under the client's
         common key. Raises EncryptionFailed once the key is refused."""
-        data = _as_bytes(plaintext, "plaintext")
-        size = int(_ffi.encrypted_len(self.mode, len(data)))
-
-        def encrypt_from(buf: ctypes.Array[ctypes.c_uint8]) -> bytes:
-            return _output(lambda *out: _ffi.server_session_encrypt(self._c(), buf, len(data), *out), size)
-
-        return _with_secret_input(data, encrypt_from).decode("ascii")
+        size_mode = self.mode
+        with _input(plaintext, "plaintext") as (buf, n), self._lease() as ptr:
+            size = int(_ffi.encrypted_len(size_mode, n))
+            return _with_rng(
+                rng,
+                lambda: _output(lambda *out: _ffi.server_session_encrypt(ptr, buf, n, *out), size),
+                lambda cb: _output(
+                    lambda *out: _ffi.server_session_encrypt_with_rng(ptr, buf, n, cb, None, *out), size
+                ),
+            ).decode("ascii")
 
     def __repr__(self) -> str:
-        return f"<ServerSession {self.mode.name}>" if self._ptr is not None else "<ServerSession closed>"
+        return f"<ServerSession {self.mode.name}>" if not self._closed else "<ServerSession closed>"
 
 
 class Server(_Handle):
@@ -377,7 +543,8 @@ class Server(_Handle):
     oracle). Thread-safe: share one between request threads.
 
     Capacities: servers use the defaults (1,024 sessions, 65,536 refusals in
-    0.86 MiB); a cache capacity of 0 disables the cache."""
+    0.86 MiB); a cache capacity of 0 disables the cache. `rng` (default: the
+    OS RNG) makes the server's digest key."""
 
     _free = staticmethod(_ffi.server_free)
     _kind = "Server"
@@ -392,6 +559,7 @@ class Server(_Handle):
         modes: AcceptedModes = AcceptedModes.KEY_IV,
         cache_capacity: int = DEFAULT_CACHE_CAPACITY,
         refusal_capacity: int = DEFAULT_REFUSAL_CAPACITY,
+        rng: RngFunction | None = None,
     ) -> None:
         if not isinstance(key_pair, KeyPair):
             raise TypeError(f"key_pair must be a KeyPair, not {type(key_pair).__name__}")
@@ -402,29 +570,38 @@ class Server(_Handle):
                 raise TypeError(f"{name} must be int, not {type(capacity).__name__}")
             if capacity < 0:
                 raise ValueError(f"{name} must not be negative")
-        ptr = _new_handle(
-            lambda out: _ffi.server_new(
-                key_pair._c(), padding_value, modes_value, cache_capacity, refusal_capacity, out
+        args = (padding_value, modes_value, cache_capacity, refusal_capacity)
+        with key_pair._lease() as kp:
+            ptr = _with_rng(
+                rng,
+                lambda: _new_handle(lambda out: _ffi.server_new(kp, *args, out)),
+                lambda cb: _new_handle(lambda out: _ffi.server_new_with_rng(kp, *args, cb, None, out)),
             )
-        )
         super().__init__(ptr)
 
     def public_key(self) -> PublicKey:
         """The server's public key."""
-        return PublicKey(_new_handle(lambda out: _ffi.server_public_key(self._c(), out)))
+        with self._lease() as ptr:
+            return PublicKey(_new_handle(lambda out: _ffi.server_public_key(ptr, out)))
 
     def public_key_base64(self) -> str:
         """The getPublicKey value."""
         with self.public_key() as public_key:
             return public_key.to_base64()
 
-    def open(self, enc_key: str | BytesLike) -> ServerSession:
+    def open(self, enc_key: str | BytesLike, rng: RngFunction | None = None) -> ServerSession:
         """The client's session from a request's encKey: cached when the
-        client reuses its encKey, else unwrapped. Raises EncryptionFailed for
-        any bad, stale or refused encKey."""
-        data = _as_bytes(enc_key, "enc_key")
-        return ServerSession(_new_handle(lambda out: _ffi.server_open(self._c(), _in(data), len(data), out)))
+        client reuses its encKey, else unwrapped (`rng` blinds the RSA
+        operation). Raises EncryptionFailed for any bad, stale or refused
+        encKey."""
+        with _input(enc_key, "enc_key") as (buf, n), self._lease() as ptr:
+            return ServerSession(
+                _with_rng(
+                    rng,
+                    lambda: _new_handle(lambda out: _ffi.server_open(ptr, buf, n, out)),
+                    lambda cb: _new_handle(lambda out: _ffi.server_open_with_rng(ptr, buf, n, cb, None, out)),
+                )
+            )
 
     def __repr__(self) -> str:
-        return "<Server>" if self._ptr is not None else "<Server closed>"
-
+        return "<Server>" if not self._closed else "<Server closed>"
