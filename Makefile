@@ -20,7 +20,7 @@ echo "**********************************************************************"; \
 if [ "$${CI:-}" = true ]; then echo "error: CI=true and a suite CI must run was skipped" >&2; exit 1; fi
 endef
 
-.PHONY: all build header demo test lint test-rust test-nostd test-interop test-c test-python \
+.PHONY: all build header demo test lint deny deny-advisories test-rust test-nostd test-interop test-c test-python \
         test-firmware test-firmware-patches venv install clean
 
 all: build
@@ -38,7 +38,7 @@ header:
 demo:
 	$(MAKE) --no-print-directory -C c-examples demo
 
-test: lint test-rust test-nostd test-interop test-c test-python test-firmware-patches test-firmware
+test: lint deny test-rust test-nostd test-interop test-c test-python test-firmware-patches test-firmware
 	@echo "make test: all suites passed"
 
 # Formatting, Clippy on every crate and target, ruff and mypy --strict on python/.
@@ -48,6 +48,19 @@ lint: venv
 	$(VPY) -m ruff check python
 	$(VPY) -m mypy --strict --config-file python/pyproject.toml python/paramcrypt python/tests python/examples
 	@echo "lint: rustfmt, clippy, ruff and mypy --strict are clean"
+
+# Supply chain (deny.toml): licenses, bans and sources of every dependency.
+# .ci/run installs cargo-deny; elsewhere: cargo install cargo-deny --locked.
+deny:
+	@if command -v cargo-deny >/dev/null; then \
+	  $(CARGO) deny check licenses bans sources; \
+	else \
+	  $(call skip,supply-chain check (needs cargo-deny: cargo install cargo-deny --locked)); \
+	fi
+
+# The RustSec advisories, where their database (on GitHub) is reachable.
+deny-advisories:
+	$(CARGO) deny check advisories
 
 # Unit, integration and doc tests of every crate (the header drift check,
 # tests/header.rs, among them); examples and benchmarks are built too.
