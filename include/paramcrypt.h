@@ -76,9 +76,14 @@ enum paramcrypt_status
   // Firmware builds only: the server is in use by another thread, and
   // their lock does not wait. Use a server from one task.
   PARAMCRYPT_ERR_BUSY = 4,
-  // Key generation was asked for a size other than 1024, 2048, 3072 or 4096 bits.
+  // A handle of the wrong type (a key pair passed as a session), or one
+  // already freed. Detected as a best effort: passing anything but a live
+  // handle of the right type remains a bug.
+  PARAMCRYPT_ERR_INVALID_HANDLE = 5,
+  // Key generation was asked for a size other than 2048, 3072 or 4096 bits.
   PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE = 100,
-  // A key could not be parsed or encoded (malformed, not RSA, or not 1024 to 4096 bits).
+  // A key could not be parsed or encoded (malformed, not RSA, or not 2048
+  // to 4096 bits; 1024 bits only through a `*_with_sizes` loader).
   PARAMCRYPT_ERR_INVALID_KEY = 101,
   // The random number generator failed.
   PARAMCRYPT_ERR_RNG = 102,
@@ -166,6 +171,26 @@ typedef uint32_t paramcrypt_accepted_modes;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Which key sizes a loaded key may have (the `*_with_sizes` loaders).
+enum paramcrypt_key_sizes
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // 2048 to 4096 bits, what the plain loaders accept.
+  PARAMCRYPT_KEY_SIZES_MODERN = 0,
+  // 1024 to 4096 bits: an explicit opt-in, only to talk to legacy peers
+  // whose keys are 1024-bit. 1024-bit RSA is weak.
+  PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024 = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum paramcrypt_key_sizes paramcrypt_key_sizes;
+#else
+typedef uint32_t paramcrypt_key_sizes;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An RSA key pair (the server's). Opaque; create with
 // `paramcrypt_keypair_generate` or `paramcrypt_keypair_from_*`, release with
 // `paramcrypt_keypair_free`. Immutable: share it between threads freely.
@@ -209,7 +234,7 @@ typedef int (*paramcrypt_rng_callback)(void *user, uint8_t *buf, size_t len);
 extern "C" {
 #endif // __cplusplus
 
-// Generates an RSA key pair of `bits` bits (1024, 2048, 3072 or 4096) with the
+// Generates an RSA key pair of `bits` bits (2048, 3072 or 4096) with the
 // OS RNG, and stores a new handle in `*out`.
 //
 // Slow on small CPUs (seconds for 2048 bits): generate once, then store the
@@ -227,19 +252,35 @@ paramcrypt_status paramcrypt_keypair_generate_with_rng(size_t bits,
                                                        paramcrypt_keypair **out);
 
 // Loads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
-// (`BEGIN RSA PRIVATE KEY`), 1024 to 4096 bits, and stores a new handle in
-// `*out`. `pem` need not be NUL-terminated. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
+// (`BEGIN RSA PRIVATE KEY`), 2048 to 4096 bits, and stores a new handle in
+// `*out`. `pem` need not be NUL-terminated. Errors: `PARAMCRYPT_ERR_INVALID_KEY`
+// (also for a 1024-bit key: see `paramcrypt_keypair_from_pem_with_sizes`),
 // `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
 paramcrypt_status paramcrypt_keypair_from_pem(const uint8_t *pem,
                                               size_t pem_len,
                                               paramcrypt_keypair **out);
 
-// Loads an unencrypted PKCS#8 DER private key (1024 to 4096 bits) and stores
+// Like `paramcrypt_keypair_from_pem`, with the key sizes `sizes` (a
+// `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
+// is the explicit opt-in for a legacy device's 1024-bit key.
+paramcrypt_status paramcrypt_keypair_from_pem_with_sizes(const uint8_t *pem,
+                                                         size_t pem_len,
+                                                         uint32_t sizes,
+                                                         paramcrypt_keypair **out);
+
+// Loads an unencrypted PKCS#8 DER private key (2048 to 4096 bits) and stores
 // a new handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
 // `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
 paramcrypt_status paramcrypt_keypair_from_pkcs8_der(const uint8_t *der,
                                                     size_t der_len,
                                                     paramcrypt_keypair **out);
+
+// Like `paramcrypt_keypair_from_pkcs8_der`, with the key sizes `sizes`
+// allows (see `paramcrypt_keypair_from_pem_with_sizes`).
+paramcrypt_status paramcrypt_keypair_from_pkcs8_der_with_sizes(const uint8_t *der,
+                                                               size_t der_len,
+                                                               uint32_t sizes,
+                                                               paramcrypt_keypair **out);
 
 // Writes the private key as PKCS#8 PEM text (`BEGIN PRIVATE KEY`, LF line
 // endings, not NUL-terminated) to `out`. Secret: store it with restrictive
@@ -308,12 +349,22 @@ const char *paramcrypt_status_message(uint32_t status);
 // equal to `PARAMCRYPT_VERSION` in the header it was built with. Never NULL.
 const char *paramcrypt_version(void);
 
-// Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo;
-// CR/LF line breaks tolerated) and stores a new handle in `*out`. Errors:
-// `PARAMCRYPT_ERR_INVALID_KEY`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+// Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo
+// of a 2048- to 4096-bit key; CR/LF line breaks tolerated) and stores a new
+// handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY` (also for a
+// 1024-bit key: see `paramcrypt_public_key_from_base64_with_sizes`),
+// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
 paramcrypt_status paramcrypt_public_key_from_base64(const uint8_t *text,
                                                     size_t text_len,
                                                     paramcrypt_public_key **out);
+
+// Like `paramcrypt_public_key_from_base64`, with the key sizes `sizes` (a
+// `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
+// is the explicit opt-in for a legacy device's 1024-bit key.
+paramcrypt_status paramcrypt_public_key_from_base64_with_sizes(const uint8_t *text,
+                                                               size_t text_len,
+                                                               uint32_t sizes,
+                                                               paramcrypt_public_key **out);
 
 // Parses a PEM public key (`BEGIN PUBLIC KEY`); otherwise as
 // `paramcrypt_public_key_from_base64`.
@@ -321,11 +372,23 @@ paramcrypt_status paramcrypt_public_key_from_pem(const uint8_t *pem,
                                                  size_t pem_len,
                                                  paramcrypt_public_key **out);
 
+// Like `paramcrypt_public_key_from_pem`, with the key sizes `sizes` allows.
+paramcrypt_status paramcrypt_public_key_from_pem_with_sizes(const uint8_t *pem,
+                                                            size_t pem_len,
+                                                            uint32_t sizes,
+                                                            paramcrypt_public_key **out);
+
 // Parses a DER SubjectPublicKeyInfo; otherwise as
 // `paramcrypt_public_key_from_base64`.
 paramcrypt_status paramcrypt_public_key_from_der(const uint8_t *der,
                                                  size_t der_len,
                                                  paramcrypt_public_key **out);
+
+// Like `paramcrypt_public_key_from_der`, with the key sizes `sizes` allows.
+paramcrypt_status paramcrypt_public_key_from_der_with_sizes(const uint8_t *der,
+                                                            size_t der_len,
+                                                            uint32_t sizes,
+                                                            paramcrypt_public_key **out);
 
 // Writes the `getPublicKey` value: standard base64 of the DER
 // SubjectPublicKeyInfo, no line breaks, not NUL-terminated (392 bytes for

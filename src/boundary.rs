@@ -119,7 +119,7 @@ pub(crate) unsafe fn output<'a>(
 ///
 /// # Safety
 /// As for `borrow`, `input` and `output`.
-pub(crate) unsafe fn with_buffers<H>(
+pub(crate) unsafe fn with_buffers<H: Handle>(
     handle: *const H,
     data: *const u8,
     data_len: usize,
@@ -128,6 +128,11 @@ pub(crate) unsafe fn with_buffers<H>(
     out_len: *mut usize,
     op: impl FnOnce(&H, &[u8], &mut [u8]) -> Result<usize, Error>,
 ) -> Result<(), paramcrypt_status> {
+    // An output overlapping the input would alias a `&[u8]` with a
+    // `&mut [u8]`: refuse it before any slice exists.
+    if overlaps(data, data_len, out, out_cap) {
+        return Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    }
     // SAFETY: forwarded from the caller's contract.
     let (handle, data, (out, out_len)) = unsafe {
         (
@@ -137,6 +142,12 @@ pub(crate) unsafe fn with_buffers<H>(
         )
     };
     report(op(handle, data, out), out_len)
+}
+
+/// Whether two byte ranges given by C share a byte (empty ones never do).
+fn overlaps(a: *const u8, a_len: usize, b: *const u8, b_len: usize) -> bool {
+    let (a, b) = (a as usize, b as usize);
+    a_len > 0 && b_len > 0 && a < b.saturating_add(b_len) && b < a.saturating_add(a_len)
 }
 
 /// Writes `len` into `*out_len` on success, or the needed size on
@@ -185,28 +196,73 @@ pub(crate) unsafe fn handle_slot<'a, T>(
     unsafe { out.as_mut() }.ok_or(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT)
 }
 
-/// Hands a new handle to C through its slot.
-pub(crate) fn put<T>(slot: &mut *mut T, value: T) {
-    *slot = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(value));
+/// A handle type: the tag that marks its live objects.
+pub(crate) trait Handle {
+    /// A value no other handle type uses, nor `POISON`.
+    const TAG: u32;
 }
 
-/// Borrows a handle.
+/// What a freed handle's tag is overwritten with.
+const POISON: u32 = 0xDEAD_F4EE;
+
+/// What a handle pointer given to C points to: the tag first (at offset 0
+/// for every handle type, so it can be read before the type is known), then
+/// the handle. C sees only an opaque pointer.
+#[repr(C)]
+struct Tagged<T> {
+    tag: u32,
+    value: T,
+}
+
+/// Hands a new handle to C through its slot.
+pub(crate) fn put<T: Handle>(slot: &mut *mut T, value: T) {
+    let tagged = alloc::boxed::Box::new(Tagged { tag: T::TAG, value });
+    *slot = alloc::boxed::Box::into_raw(tagged).cast::<T>();
+}
+
+/// The tagged object behind a handle pointer, when its tag is `T`'s.
 ///
 /// # Safety
-/// `ptr` must be NULL or a live handle from this library.
-pub(crate) unsafe fn borrow<'a, T>(ptr: *const T) -> Result<&'a T, paramcrypt_status> {
-    // SAFETY: the caller guarantees `ptr` is NULL or a live handle.
-    unsafe { ptr.as_ref() }.ok_or(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT)
+/// `ptr` must be NULL or point to readable memory of at least 4 bytes (any
+/// handle from this library, live or, as a best effort, recently freed).
+unsafe fn tagged<T: Handle>(ptr: *const T) -> Result<*mut Tagged<T>, paramcrypt_status> {
+    if ptr.is_null() {
+        return Err(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT);
+    }
+    let tagged = ptr.cast::<Tagged<T>>().cast_mut();
+    // SAFETY: every handle starts with its u32 tag (`Tagged` is repr(C)).
+    let tag = unsafe { core::ptr::addr_of!((*tagged).tag).read() };
+    if tag == T::TAG {
+        Ok(tagged)
+    } else {
+        Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_HANDLE)
+    }
 }
 
-/// Releases a handle; NULL is a no-op.
+/// Borrows a handle. A handle of another type, or one already freed, is
+/// `PARAMCRYPT_ERR_INVALID_HANDLE` (a best effort: freed memory may have
+/// been reused).
+///
+/// # Safety
+/// `ptr` must be NULL or a handle from this library.
+pub(crate) unsafe fn borrow<'a, T: Handle>(ptr: *const T) -> Result<&'a T, paramcrypt_status> {
+    // SAFETY: the caller guarantees `ptr` is NULL or one of our handles;
+    // the tag says it is a live `T`.
+    unsafe { Ok(&(*tagged(ptr)?).value) }
+}
+
+/// Releases a handle; NULL, a handle of another type and (as a best effort)
+/// one already freed are ignored.
 ///
 /// # Safety
 /// `ptr` must be NULL or a handle from this library that is not used again.
-pub(crate) unsafe fn release<T>(ptr: *mut T) {
-    if !ptr.is_null() {
-        // SAFETY: the caller hands back ownership of a handle made by `put`.
-        drop(unsafe { alloc::boxed::Box::from_raw(ptr) });
+pub(crate) unsafe fn release<T: Handle>(ptr: *mut T) {
+    // SAFETY: the caller hands back ownership of a handle made by `put`.
+    unsafe {
+        if let Ok(tagged) = tagged(ptr) {
+            (*tagged).tag = POISON;
+            drop(alloc::boxed::Box::from_raw(tagged));
+        }
     }
 }
 
@@ -219,6 +275,25 @@ mod tests {
         let status = guard_status(|| panic!("boom"));
         assert_eq!(status, paramcrypt_status::PARAMCRYPT_ERR_PANIC);
         assert_eq!(guard(|| -> usize { panic!("boom") }), 0);
+    }
+
+    #[test]
+    fn overlapping_ranges_are_found() {
+        let buf = [0u8; 32];
+        let p = buf.as_ptr();
+        let at = |i: usize| p.wrapping_add(i);
+        assert!(overlaps(at(0), 16, at(8), 16));
+        assert!(overlaps(at(8), 16, at(0), 16));
+        assert!(overlaps(at(0), 32, at(4), 1));
+        assert!(
+            !overlaps(at(0), 16, at(16), 16),
+            "adjacent ranges do not overlap"
+        );
+        assert!(
+            !overlaps(at(0), 0, at(0), 16),
+            "an empty range overlaps nothing"
+        );
+        assert!(!overlaps(at(0), 16, at(0), 0));
     }
 
     #[test]

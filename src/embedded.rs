@@ -1,9 +1,11 @@
 //! Firmware glue, with the `embedded` feature (and without `std`): memory
 //! comes from the firmware's C library and a panic ends in `abort()`.
 //!
-//! - The global allocator forwards to `malloc`/`realloc`/`free`, and to
-//!   `memalign` for alignments above 8 bytes (newlib's `malloc` guarantee).
-//!   Firmware that manages memory differently provides these four symbols.
+//! - The global allocator forwards to `malloc`/`free`, and to `memalign` for
+//!   alignments above 8 bytes (newlib's `malloc` guarantee). A reallocation
+//!   copies to a new block and wipes the old one before freeing it (C's
+//!   `realloc` would leave its bytes behind). Firmware that manages memory
+//!   differently provides these three symbols.
 //! - A panic (only an internal bug or allocation failure can cause one: bad
 //!   input returns a status) calls `abort()`, with `panic = "abort"` in the
 //!   `firmware` profile. Firmware hooks it by defining `abort()`; it must not
@@ -12,9 +14,10 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 
+use zeroize::Zeroize;
+
 unsafe extern "C" {
     fn malloc(size: usize) -> *mut u8;
-    fn realloc(ptr: *mut u8, size: usize) -> *mut u8;
     fn free(ptr: *mut u8);
     fn memalign(align: usize, size: usize) -> *mut u8;
     fn abort() -> !;
@@ -44,21 +47,20 @@ unsafe impl GlobalAlloc for CAllocator {
         unsafe { free(ptr) }
     }
 
+    /// Allocate, copy, wipe the old block, free it: C's realloc would leave
+    /// the old bytes (perhaps key material) behind in the freed block.
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if layout.align() <= MALLOC_ALIGN {
-            // SAFETY: `ptr` came from malloc; realloc keeps malloc's alignment.
-            unsafe { realloc(ptr, new_size) }
-        } else {
-            // SAFETY: the trait's default: allocate, copy, free.
-            unsafe {
-                let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
-                let new_ptr = self.alloc(new_layout);
-                if !new_ptr.is_null() {
-                    core::ptr::copy_nonoverlapping(ptr, new_ptr, layout.size().min(new_size));
-                    self.dealloc(ptr, layout);
-                }
-                new_ptr
+        // SAFETY: `ptr` is a live block of `layout` from this allocator; the
+        // new block is fresh, so the two do not overlap.
+        unsafe {
+            let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+            let new_ptr = self.alloc(new_layout);
+            if !new_ptr.is_null() {
+                core::ptr::copy_nonoverlapping(ptr, new_ptr, layout.size().min(new_size));
+                core::slice::from_raw_parts_mut(ptr, layout.size()).zeroize();
+                self.dealloc(ptr, layout);
             }
+            new_ptr
         }
     }
 }

@@ -1,4 +1,9 @@
-//! The opaque handle types C code holds.
+//! The opaque handle types C code holds. Each pointer C holds leads to a
+//! tag (see `boundary::Handle`) that is checked on every use and poisoned on
+//! free, so that a handle of the wrong type or a double free is reported or
+//! ignored rather than undefined (a best effort: freed memory may be reused).
+
+use crate::boundary::Handle;
 
 /// An RSA key pair (the server's). Opaque; create with
 /// `paramcrypt_keypair_generate` or `paramcrypt_keypair_from_*`, release with
@@ -25,3 +30,24 @@ pub struct paramcrypt_server(pub(crate) paramcrypt_core::Server);
 /// which wipes the key. After a decryption fails, every call on any session
 /// with the same key fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED`.
 pub struct paramcrypt_server_session(pub(crate) paramcrypt_core::ServerSession);
+
+// "PC" and two letters each.
+impl Handle for paramcrypt_keypair {
+    const TAG: u32 = u32::from_be_bytes(*b"PCKP");
+}
+
+impl Handle for paramcrypt_public_key {
+    const TAG: u32 = u32::from_be_bytes(*b"PCPK");
+}
+
+impl Handle for paramcrypt_session {
+    const TAG: u32 = u32::from_be_bytes(*b"PCSE");
+}
+
+impl Handle for paramcrypt_server {
+    const TAG: u32 = u32::from_be_bytes(*b"PCSV");
+}
+
+impl Handle for paramcrypt_server_session {
+    const TAG: u32 = u32::from_be_bytes(*b"PCSS");
+}

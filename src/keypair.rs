@@ -3,14 +3,14 @@
 
 use core::ffi::c_void;
 
-use paramcrypt_core::KeyPair;
+use paramcrypt_core::{KeyPair, KeySizes};
 
 use crate::boundary::{
     borrow, copy_out, guard, guard_status, handle_slot, input, output, put, release,
 };
 use crate::handles::{paramcrypt_keypair, paramcrypt_public_key, paramcrypt_session};
 use crate::rng::{FfiRng, paramcrypt_rng_callback};
-use crate::status::{padding_from_c, paramcrypt_status};
+use crate::status::{key_sizes_from_c, padding_from_c, paramcrypt_status};
 
 unsafe fn generate(
     rng: &mut FfiRng,
@@ -26,7 +26,7 @@ unsafe fn generate(
     Ok(())
 }
 
-/// Generates an RSA key pair of `bits` bits (1024, 2048, 3072 or 4096) with the
+/// Generates an RSA key pair of `bits` bits (2048, 3072 or 4096) with the
 /// OS RNG, and stores a new handle in `*out`.
 ///
 /// Slow on small CPUs (seconds for 2048 bits): generate once, then store the
@@ -58,9 +58,33 @@ pub unsafe extern "C" fn paramcrypt_keypair_generate_with_rng(
     })
 }
 
+unsafe fn load_keypair(
+    data: *const u8,
+    len: usize,
+    sizes: KeySizes,
+    out: *mut *mut paramcrypt_keypair,
+    parse: fn(&[u8], KeySizes) -> Result<KeyPair, paramcrypt_status>,
+) -> Result<(), paramcrypt_status> {
+    // SAFETY: forwarded from the exported function's contract.
+    let (data, slot) = unsafe { (input(data, len)?, handle_slot(out)?) };
+    put(slot, paramcrypt_keypair(parse(data, sizes)?));
+    Ok(())
+}
+
+fn keypair_from_pem(pem: &[u8], sizes: KeySizes) -> Result<KeyPair, paramcrypt_status> {
+    let pem =
+        core::str::from_utf8(pem).map_err(|_| paramcrypt_status::PARAMCRYPT_ERR_INVALID_KEY)?;
+    Ok(KeyPair::from_pem_with(pem, sizes)?)
+}
+
+fn keypair_from_pkcs8_der(der: &[u8], sizes: KeySizes) -> Result<KeyPair, paramcrypt_status> {
+    Ok(KeyPair::from_pkcs8_der_with(der, sizes)?)
+}
+
 /// Loads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
-/// (`BEGIN RSA PRIVATE KEY`), 1024 to 4096 bits, and stores a new handle in
-/// `*out`. `pem` need not be NUL-terminated. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
+/// (`BEGIN RSA PRIVATE KEY`), 2048 to 4096 bits, and stores a new handle in
+/// `*out`. `pem` need not be NUL-terminated. Errors: `PARAMCRYPT_ERR_INVALID_KEY`
+/// (also for a 1024-bit key: see `paramcrypt_keypair_from_pem_with_sizes`),
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_from_pem(
@@ -68,17 +92,28 @@ pub unsafe extern "C" fn paramcrypt_keypair_from_pem(
     pem_len: usize,
     out: *mut *mut paramcrypt_keypair,
 ) -> paramcrypt_status {
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe { load_keypair(pem, pem_len, KeySizes::Modern, out, keypair_from_pem) })
+}
+
+/// Like `paramcrypt_keypair_from_pem`, with the key sizes `sizes` (a
+/// `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
+/// is the explicit opt-in for a legacy device's 1024-bit key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_keypair_from_pem_with_sizes(
+    pem: *const u8,
+    pem_len: usize,
+    sizes: u32,
+    out: *mut *mut paramcrypt_keypair,
+) -> paramcrypt_status {
     guard_status(|| {
-        // SAFETY: the caller upholds the module's pointer rules.
-        let (pem, slot) = unsafe { (input(pem, pem_len)?, handle_slot(out)?) };
-        let pem =
-            core::str::from_utf8(pem).map_err(|_| paramcrypt_status::PARAMCRYPT_ERR_INVALID_KEY)?;
-        put(slot, paramcrypt_keypair(KeyPair::from_pem(pem)?));
-        Ok(())
+        let sizes = key_sizes_from_c(sizes)?;
+        // SAFETY: the caller upholds the crate's pointer rules.
+        unsafe { load_keypair(pem, pem_len, sizes, out, keypair_from_pem) }
     })
 }
 
-/// Loads an unencrypted PKCS#8 DER private key (1024 to 4096 bits) and stores
+/// Loads an unencrypted PKCS#8 DER private key (2048 to 4096 bits) and stores
 /// a new handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
 #[unsafe(no_mangle)]
@@ -87,11 +122,25 @@ pub unsafe extern "C" fn paramcrypt_keypair_from_pkcs8_der(
     der_len: usize,
     out: *mut *mut paramcrypt_keypair,
 ) -> paramcrypt_status {
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe {
+        load_keypair(der, der_len, KeySizes::Modern, out, keypair_from_pkcs8_der)
+    })
+}
+
+/// Like `paramcrypt_keypair_from_pkcs8_der`, with the key sizes `sizes`
+/// allows (see `paramcrypt_keypair_from_pem_with_sizes`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_keypair_from_pkcs8_der_with_sizes(
+    der: *const u8,
+    der_len: usize,
+    sizes: u32,
+    out: *mut *mut paramcrypt_keypair,
+) -> paramcrypt_status {
     guard_status(|| {
-        // SAFETY: the caller upholds the module's pointer rules.
-        let (der, slot) = unsafe { (input(der, der_len)?, handle_slot(out)?) };
-        put(slot, paramcrypt_keypair(KeyPair::from_pkcs8_der(der)?));
-        Ok(())
+        let sizes = key_sizes_from_c(sizes)?;
+        // SAFETY: the caller upholds the crate's pointer rules.
+        unsafe { load_keypair(der, der_len, sizes, out, keypair_from_pkcs8_der) }
     })
 }
 

@@ -72,5 +72,6 @@ pub use server::{
     PARAMCRYPT_SERVER_CACHE_CAPACITY, PARAMCRYPT_SERVER_REFUSAL_CAPACITY,
 };
 pub use status::{
-    paramcrypt_accepted_modes, paramcrypt_mode, paramcrypt_padding, paramcrypt_status,
+    paramcrypt_accepted_modes, paramcrypt_key_sizes, paramcrypt_mode, paramcrypt_padding,
+    paramcrypt_status,
 };

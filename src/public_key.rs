@@ -1,45 +1,83 @@
 //! Public keys (what `getPublicKey` returns and clients wrap to): import
 //! and export.
 
-use paramcrypt_core::{PublicKey, Session};
+use paramcrypt_core::{KeySizes, PublicKey, Session};
 
 use crate::boundary::{
     borrow, copy_out, guard, guard_status, handle_slot, input, output, put, release,
 };
 use crate::handles::paramcrypt_public_key;
-use crate::status::paramcrypt_status;
+use crate::status::{key_sizes_from_c, paramcrypt_status};
 
 unsafe fn load_public(
     data: *const u8,
     len: usize,
+    sizes: KeySizes,
     out: *mut *mut paramcrypt_public_key,
-    parse: fn(&[u8]) -> Result<PublicKey, paramcrypt_status>,
+    parse: fn(&[u8], KeySizes) -> Result<PublicKey, paramcrypt_status>,
 ) -> Result<(), paramcrypt_status> {
     // SAFETY: forwarded from the exported function's contract.
     let (data, slot) = unsafe { (input(data, len)?, handle_slot(out)?) };
-    put(slot, paramcrypt_public_key(parse(data)?));
+    put(slot, paramcrypt_public_key(parse(data, sizes)?));
     Ok(())
+}
+
+/// `load_public` with a `paramcrypt_key_sizes` value from C.
+unsafe fn load_public_with_sizes(
+    data: *const u8,
+    len: usize,
+    sizes: u32,
+    out: *mut *mut paramcrypt_public_key,
+    parse: fn(&[u8], KeySizes) -> Result<PublicKey, paramcrypt_status>,
+) -> Result<(), paramcrypt_status> {
+    let sizes = key_sizes_from_c(sizes)?;
+    // SAFETY: forwarded from the exported function's contract.
+    unsafe { load_public(data, len, sizes, out, parse) }
 }
 
 fn utf8(data: &[u8]) -> Result<&str, paramcrypt_status> {
     core::str::from_utf8(data).map_err(|_| paramcrypt_status::PARAMCRYPT_ERR_INVALID_KEY)
 }
 
-/// Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo;
-/// CR/LF line breaks tolerated) and stores a new handle in `*out`. Errors:
-/// `PARAMCRYPT_ERR_INVALID_KEY`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+fn from_base64(data: &[u8], sizes: KeySizes) -> Result<PublicKey, paramcrypt_status> {
+    Ok(PublicKey::from_base64_with(utf8(data)?, sizes)?)
+}
+
+fn from_pem(data: &[u8], sizes: KeySizes) -> Result<PublicKey, paramcrypt_status> {
+    Ok(PublicKey::from_pem_with(utf8(data)?, sizes)?)
+}
+
+fn from_der(data: &[u8], sizes: KeySizes) -> Result<PublicKey, paramcrypt_status> {
+    Ok(PublicKey::from_der_with(data, sizes)?)
+}
+
+/// Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo
+/// of a 2048- to 4096-bit key; CR/LF line breaks tolerated) and stores a new
+/// handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY` (also for a
+/// 1024-bit key: see `paramcrypt_public_key_from_base64_with_sizes`),
+/// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_from_base64(
     text: *const u8,
     text_len: usize,
     out: *mut *mut paramcrypt_public_key,
 ) -> paramcrypt_status {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard_status(|| unsafe {
-        load_public(text, text_len, out, |d| {
-            Ok(PublicKey::from_base64(utf8(d)?)?)
-        })
-    })
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe { load_public(text, text_len, KeySizes::Modern, out, from_base64) })
+}
+
+/// Like `paramcrypt_public_key_from_base64`, with the key sizes `sizes` (a
+/// `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
+/// is the explicit opt-in for a legacy device's 1024-bit key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_public_key_from_base64_with_sizes(
+    text: *const u8,
+    text_len: usize,
+    sizes: u32,
+    out: *mut *mut paramcrypt_public_key,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe { load_public_with_sizes(text, text_len, sizes, out, from_base64) })
 }
 
 /// Parses a PEM public key (`BEGIN PUBLIC KEY`); otherwise as
@@ -50,10 +88,20 @@ pub unsafe extern "C" fn paramcrypt_public_key_from_pem(
     pem_len: usize,
     out: *mut *mut paramcrypt_public_key,
 ) -> paramcrypt_status {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard_status(|| unsafe {
-        load_public(pem, pem_len, out, |d| Ok(PublicKey::from_pem(utf8(d)?)?))
-    })
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe { load_public(pem, pem_len, KeySizes::Modern, out, from_pem) })
+}
+
+/// Like `paramcrypt_public_key_from_pem`, with the key sizes `sizes` allows.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_public_key_from_pem_with_sizes(
+    pem: *const u8,
+    pem_len: usize,
+    sizes: u32,
+    out: *mut *mut paramcrypt_public_key,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe { load_public_with_sizes(pem, pem_len, sizes, out, from_pem) })
 }
 
 /// Parses a DER SubjectPublicKeyInfo; otherwise as
@@ -64,8 +112,20 @@ pub unsafe extern "C" fn paramcrypt_public_key_from_der(
     der_len: usize,
     out: *mut *mut paramcrypt_public_key,
 ) -> paramcrypt_status {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard_status(|| unsafe { load_public(der, der_len, out, |d| Ok(PublicKey::from_der(d)?)) })
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe { load_public(der, der_len, KeySizes::Modern, out, from_der) })
+}
+
+/// Like `paramcrypt_public_key_from_der`, with the key sizes `sizes` allows.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_public_key_from_der_with_sizes(
+    der: *const u8,
+    der_len: usize,
+    sizes: u32,
+    out: *mut *mut paramcrypt_public_key,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe { load_public_with_sizes(der, der_len, sizes, out, from_der) })
 }
 
 unsafe fn export_public(

@@ -5,7 +5,8 @@
 use core::ffi::CStr;
 
 use paramcrypt_core::{
-    AcceptedModes, ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Mode, Padding,
+    AcceptedModes, ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, KeySizes, Mode,
+    Padding,
 };
 
 /// The JSON-RPC error code of every encryption failure. In the header it is
@@ -32,9 +33,14 @@ pub enum paramcrypt_status {
     /// Firmware builds only: the server is in use by another thread, and
     /// their lock does not wait. Use a server from one task.
     PARAMCRYPT_ERR_BUSY = 4,
-    /// Key generation was asked for a size other than 1024, 2048, 3072 or 4096 bits.
+    /// A handle of the wrong type (a key pair passed as a session), or one
+    /// already freed. Detected as a best effort: passing anything but a live
+    /// handle of the right type remains a bug.
+    PARAMCRYPT_ERR_INVALID_HANDLE = 5,
+    /// Key generation was asked for a size other than 2048, 3072 or 4096 bits.
     PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE = 100,
-    /// A key could not be parsed or encoded (malformed, not RSA, or not 1024 to 4096 bits).
+    /// A key could not be parsed or encoded (malformed, not RSA, or not 2048
+    /// to 4096 bits; 1024 bits only through a `*_with_sizes` loader).
     PARAMCRYPT_ERR_INVALID_KEY = 101,
     /// The random number generator failed.
     PARAMCRYPT_ERR_RNG = 102,
@@ -74,12 +80,13 @@ const fn nul_terminated<const N: usize>(text: &str) -> [u8; N] {
 
 impl paramcrypt_status {
     /// Every status, for converting numbers that come from C.
-    const ALL: [paramcrypt_status; 11] = [
+    const ALL: [paramcrypt_status; 12] = [
         Self::PARAMCRYPT_OK,
         Self::PARAMCRYPT_ERR_NULL_ARGUMENT,
         Self::PARAMCRYPT_ERR_INVALID_ARGUMENT,
         Self::PARAMCRYPT_ERR_BUFFER_TOO_SMALL,
         Self::PARAMCRYPT_ERR_BUSY,
+        Self::PARAMCRYPT_ERR_INVALID_HANDLE,
         Self::PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE,
         Self::PARAMCRYPT_ERR_INVALID_KEY,
         Self::PARAMCRYPT_ERR_RNG,
@@ -105,6 +112,9 @@ impl paramcrypt_status {
                 c"output buffer too small (*out_len holds the size needed)"
             }
             Self::PARAMCRYPT_ERR_BUSY => c_str_of!(Error::Busy.message()),
+            Self::PARAMCRYPT_ERR_INVALID_HANDLE => {
+                c"invalid handle (another type, or already freed)"
+            }
             Self::PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE => {
                 c_str_of!(Error::UnsupportedKeySize.message())
             }
@@ -194,6 +204,33 @@ pub(crate) fn accepted_modes_from_c(value: u32) -> Result<AcceptedModes, paramcr
     .ok_or(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT)
 }
 
+/// Which key sizes a loaded key may have (the `*_with_sizes` loaders).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum paramcrypt_key_sizes {
+    /// 2048 to 4096 bits, what the plain loaders accept.
+    PARAMCRYPT_KEY_SIZES_MODERN = 0,
+    /// 1024 to 4096 bits: an explicit opt-in, only to talk to legacy peers
+    /// whose keys are 1024-bit. 1024-bit RSA is weak.
+    PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024 = 1,
+}
+
+/// The core key sizes of a `paramcrypt_key_sizes` value from C.
+pub(crate) fn key_sizes_from_c(value: u32) -> Result<KeySizes, paramcrypt_status> {
+    use paramcrypt_key_sizes as C;
+    [
+        (C::PARAMCRYPT_KEY_SIZES_MODERN, KeySizes::Modern),
+        (
+            C::PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024,
+            KeySizes::AllowLegacy1024,
+        ),
+    ]
+    .into_iter()
+    .find(|(c, _)| *c as u32 == value)
+    .map(|(_, sizes)| sizes)
+    .ok_or(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT)
+}
+
 /// The core padding of a `paramcrypt_padding` value from C.
 pub(crate) fn padding_from_c(value: u32) -> Result<Padding, paramcrypt_status> {
     use paramcrypt_padding as C;
@@ -237,7 +274,7 @@ mod tests {
         for status in paramcrypt_status::ALL {
             assert_eq!(paramcrypt_status::from_u32(status as u32), Some(status));
         }
-        for unknown in [5, 99, 104, 899, 901, 40001, 40003, u32::MAX] {
+        for unknown in [6, 99, 104, 899, 901, 40001, 40003, u32::MAX] {
             assert_eq!(paramcrypt_status::from_u32(unknown), None);
         }
     }

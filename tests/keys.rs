@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use paramcrypt_core::{Error, KeyPair, Mode, Padding, PublicKey, Session};
+use paramcrypt_core::{Error, KeyPair, KeySizes, Mode, Padding, PublicKey, Session};
 
 #[test]
 fn public_key_base64_matches_openssl() {
@@ -92,8 +92,69 @@ fn fixture_keys_of_every_size_load() {
 }
 
 #[test]
+fn a_1024_bit_key_loads_only_with_the_legacy_opt_in() {
+    let pem = read_text("keys/rsa1024_pkcs8.pem");
+    let key = KeyPair::from_pem_with(&pem, KeySizes::AllowLegacy1024).unwrap();
+    let der = key.to_pkcs8_der().unwrap();
+    let public = key.public_key();
+    let (public_b64, public_pem, public_der) = (
+        public.to_base64().unwrap(),
+        public.to_pem().unwrap(),
+        public.to_der().unwrap(),
+    );
+    // Refused by default: private and public, every encoding.
+    assert_eq!(KeyPair::from_pem(&pem).unwrap_err(), Error::InvalidKey);
+    assert_eq!(
+        KeyPair::from_pkcs8_der(&der).unwrap_err(),
+        Error::InvalidKey
+    );
+    assert_eq!(
+        PublicKey::from_base64(&public_b64).unwrap_err(),
+        Error::InvalidKey
+    );
+    assert_eq!(
+        PublicKey::from_pem(&public_pem).unwrap_err(),
+        Error::InvalidKey
+    );
+    assert_eq!(
+        PublicKey::from_der(&public_der).unwrap_err(),
+        Error::InvalidKey
+    );
+    // Accepted with the opt-in, which still refuses smaller keys.
+    let legacy = KeySizes::AllowLegacy1024;
+    assert_eq!(
+        KeyPair::from_pkcs8_der_with(&der, legacy).unwrap().bits(),
+        1024
+    );
+    assert_eq!(
+        PublicKey::from_base64_with(&public_b64, legacy)
+            .unwrap()
+            .bits(),
+        1024
+    );
+    assert_eq!(
+        PublicKey::from_pem_with(&public_pem, legacy)
+            .unwrap()
+            .bits(),
+        1024
+    );
+    assert_eq!(
+        PublicKey::from_der_with(&public_der, legacy)
+            .unwrap()
+            .bits(),
+        1024
+    );
+    let small = read_text("keys/bad_rsa512_pkcs8.pem");
+    assert_eq!(
+        KeyPair::from_pem_with(&small, legacy).unwrap_err(),
+        Error::InvalidKey
+    );
+}
+
+#[test]
 fn generation_of_unsupported_sizes_is_refused() {
-    for bits in [0, 512, 1023, 1025, 1536, 2047, 2049, 8192, usize::MAX] {
+    // 1024 bits among them: new keys are at least 2048 bits.
+    for bits in [0, 512, 1023, 1024, 1025, 1536, 2047, 2049, 8192, usize::MAX] {
         assert_eq!(
             KeyPair::generate(bits).unwrap_err(),
             Error::UnsupportedKeySize,
@@ -105,14 +166,14 @@ fn generation_of_unsupported_sizes_is_refused() {
 #[test]
 fn generation_reports_rng_failure() {
     assert_eq!(
-        KeyPair::generate_with_rng(&mut FailingRng, 1024).unwrap_err(),
+        KeyPair::generate_with_rng(&mut FailingRng, 2048).unwrap_err(),
         Error::Rng
     );
 }
 
 #[test]
 fn generated_key_survives_pkcs8_pem_and_der_round_trips() {
-    let key = KeyPair::generate(1024).unwrap();
+    let key = KeyPair::generate(2048).unwrap();
     let pem = key.to_pkcs8_pem().unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
     let der = key.to_pkcs8_der().unwrap();

@@ -157,7 +157,7 @@ def main() -> None:
     for key, label in (("key_load", "PKCS#8 key load (2048-bit)"), ("rsa2048_unwrap", "RSA-2048 encKey unwrap"),
                        ("cached_open", "encKey open from the cache (a later request)"),
                        ("param_1kib_decrypt", "1 KiB parameter decrypt"),
-                       ("rsa1024_keygen", "RSA-1024 key generation (one run; varies with the RNG)")):
+                       ("rsa2048_keygen", "RSA-2048 key generation (one run; varies with the RNG)")):
         n = run[f"{key}_instructions"]
         print(f"| {label} | {n:,} | {n / 100e6 * 1000:.1f} ms |")
 

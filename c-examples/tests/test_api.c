@@ -85,10 +85,70 @@ static paramcrypt_keypair *load_key(const char *name) {
     return key;
 }
 
+/* The 1024-bit fixture stands for a legacy peer's key: loaded with the
+ * explicit opt-in. */
+static paramcrypt_keypair *load_legacy_key(const char *name) {
+    size_t len;
+    unsigned char *pem = data_file(name, &len);
+    paramcrypt_keypair *key = NULL;
+    CHECK_STATUS(paramcrypt_keypair_from_pem_with_sizes(pem, len, PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024, &key),
+                 PARAMCRYPT_OK);
+    free(pem);
+    return key;
+}
+
+/* 2048 bits is the floor for loading; 1024 only through the opt-in. */
+static void test_key_size_floor(void) {
+    size_t pem_len, der_len = 0, b64_len = 0;
+    unsigned char *pem = data_file("keys/rsa1024_pkcs8.pem", &pem_len);
+    unsigned char der[2048], b64[1024];
+    paramcrypt_keypair *key = NULL, *again = NULL;
+    paramcrypt_public_key *public_key = NULL, *loaded = NULL;
+    CHECK_STATUS(paramcrypt_keypair_from_pem(pem, pem_len, &key), PARAMCRYPT_ERR_INVALID_KEY);
+    CHECK(key == NULL);
+    CHECK_STATUS(paramcrypt_keypair_from_pem_with_sizes(pem, pem_len, 7, &key), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_keypair_from_pem_with_sizes(pem, pem_len, PARAMCRYPT_KEY_SIZES_MODERN, &key),
+                 PARAMCRYPT_ERR_INVALID_KEY);
+    key = load_legacy_key("keys/rsa1024_pkcs8.pem");
+    CHECK(paramcrypt_keypair_bits(key) == 1024);
+    CHECK_STATUS(paramcrypt_keypair_to_pkcs8_der(key, der, sizeof der, &der_len), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_keypair_from_pkcs8_der(der, der_len, &again), PARAMCRYPT_ERR_INVALID_KEY);
+    CHECK_STATUS(paramcrypt_keypair_from_pkcs8_der_with_sizes(der, der_len, PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024,
+                                                              &again),
+                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, &public_key), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_public_key_to_base64(public_key, b64, sizeof b64, &b64_len), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_public_key_from_base64(b64, b64_len, &loaded), PARAMCRYPT_ERR_INVALID_KEY);
+    CHECK_STATUS(paramcrypt_public_key_from_base64_with_sizes(b64, b64_len, PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024,
+                                                              &loaded),
+                 PARAMCRYPT_OK);
+    CHECK(paramcrypt_public_key_bits(loaded) == 1024);
+    paramcrypt_public_key_free(loaded);
+    loaded = NULL;
+    CHECK_STATUS(paramcrypt_public_key_to_der(public_key, der, sizeof der, &der_len), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_public_key_from_der(der, der_len, &loaded), PARAMCRYPT_ERR_INVALID_KEY);
+    CHECK_STATUS(paramcrypt_public_key_from_der_with_sizes(der, der_len, PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024,
+                                                           &loaded),
+                 PARAMCRYPT_OK);
+    paramcrypt_public_key_free(loaded);
+    loaded = NULL;
+    CHECK_STATUS(paramcrypt_public_key_to_pem(public_key, b64, sizeof b64, &b64_len), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_public_key_from_pem(b64, b64_len, &loaded), PARAMCRYPT_ERR_INVALID_KEY);
+    CHECK_STATUS(paramcrypt_public_key_from_pem_with_sizes(b64, b64_len, PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024,
+                                                           &loaded),
+                 PARAMCRYPT_OK);
+    paramcrypt_public_key_free(loaded);
+    paramcrypt_public_key_free(public_key);
+    paramcrypt_keypair_free(again);
+    paramcrypt_keypair_free(key);
+    free(pem);
+}
+
 static void test_version_and_messages(void) {
     const paramcrypt_status codes[] = {
         PARAMCRYPT_OK, PARAMCRYPT_ERR_NULL_ARGUMENT, PARAMCRYPT_ERR_INVALID_ARGUMENT,
-        PARAMCRYPT_ERR_BUFFER_TOO_SMALL, PARAMCRYPT_ERR_BUSY, PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE,
+        PARAMCRYPT_ERR_BUFFER_TOO_SMALL, PARAMCRYPT_ERR_BUSY, PARAMCRYPT_ERR_INVALID_HANDLE,
+        PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE,
         PARAMCRYPT_ERR_INVALID_KEY, PARAMCRYPT_ERR_RNG, PARAMCRYPT_ERR_KEY_TOO_SMALL,
         PARAMCRYPT_ERR_PANIC, PARAMCRYPT_ERR_ENCRYPTION_FAILED};
     size_t i;
@@ -188,23 +248,24 @@ static void test_output_buffers(const paramcrypt_keypair *key) {
 static void test_generation(void) {
     paramcrypt_keypair *key = NULL;
     uint8_t next = 0;
-    const size_t bad_sizes[] = {0, 512, 1023, 2047, 2049, 8192, (size_t)-1};
+    /* 1024 among them: new keys are at least 2048 bits. */
+    const size_t bad_sizes[] = {0, 512, 1023, 1024, 2047, 2049, 8192, (size_t)-1};
     size_t i;
 
-    CHECK_STATUS(paramcrypt_keypair_generate(1024, &key), PARAMCRYPT_OK);
-    CHECK(paramcrypt_keypair_bits(key) == 1024);
+    CHECK_STATUS(paramcrypt_keypair_generate(2048, &key), PARAMCRYPT_OK);
+    CHECK(paramcrypt_keypair_bits(key) == 2048);
     paramcrypt_keypair_free(key);
     key = NULL;
     for (i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
         CHECK_STATUS(paramcrypt_keypair_generate(bad_sizes[i], &key), PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE);
         CHECK(key == NULL);
     }
-    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(1024, os_like_rng, NULL, &key), PARAMCRYPT_OK);
-    CHECK(paramcrypt_keypair_bits(key) == 1024);
+    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(2048, os_like_rng, NULL, &key), PARAMCRYPT_OK);
+    CHECK(paramcrypt_keypair_bits(key) == 2048);
     paramcrypt_keypair_free(key);
     key = NULL;
-    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(1024, failing_rng, NULL, &key), PARAMCRYPT_ERR_RNG);
-    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(1024, NULL, &next, &key), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(2048, failing_rng, NULL, &key), PARAMCRYPT_ERR_RNG);
+    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(2048, NULL, &next, &key), PARAMCRYPT_ERR_NULL_ARGUMENT);
     CHECK(key == NULL);
 }
 
@@ -296,7 +357,7 @@ static void test_rng_callback_makes_the_session(void) {
     uint8_t next = 0;
     paramcrypt_session *session = NULL;
     paramcrypt_public_key *public_key = NULL;
-    paramcrypt_keypair *key = load_key("keys/rsa1024_pkcs8.pem");
+    paramcrypt_keypair *key = load_legacy_key("keys/rsa1024_pkcs8.pem");
     unsigned char enc_key[512];
     size_t enc_key_len = 0;
 
@@ -379,7 +440,7 @@ static void check_fixture(const paramcrypt_keypair *key, const char *name, int e
 static void test_bad_input(const paramcrypt_keypair *key) {
     paramcrypt_session *session = NULL, *client = NULL;
     paramcrypt_public_key *public_key = NULL, *small_public = NULL;
-    paramcrypt_keypair *small_key = load_key("keys/rsa1024_pkcs8.pem");
+    paramcrypt_keypair *small_key = load_legacy_key("keys/rsa1024_pkcs8.pem");
     unsigned char out[4096];
     size_t out_len = 0, i, big_len = 1 << 20;
     unsigned char *big = malloc(big_len);
@@ -500,8 +561,8 @@ static void test_null_arguments(const paramcrypt_keypair *key) {
     CHECK_STATUS(paramcrypt_keypair_public_key(key, &pk), PARAMCRYPT_OK);
     CHECK_STATUS(paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, &client), PARAMCRYPT_OK);
 
-    CHECK_STATUS(paramcrypt_keypair_generate(1024, NULL), NUL);
-    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(1024, os_like_rng, NULL, NULL), NUL);
+    CHECK_STATUS(paramcrypt_keypair_generate(2048, NULL), NUL);
+    CHECK_STATUS(paramcrypt_keypair_generate_with_rng(2048, os_like_rng, NULL, NULL), NUL);
     CHECK_STATUS(paramcrypt_keypair_from_pem(NULL, 5, &kp), NUL);
     CHECK_STATUS(paramcrypt_keypair_from_pem((const uint8_t *)"x", 1, NULL), NUL);
     CHECK_STATUS(paramcrypt_keypair_from_pkcs8_der(NULL, 5, &kp), NUL);
@@ -559,6 +620,52 @@ static void test_null_arguments(const paramcrypt_keypair *key) {
 
     paramcrypt_session_free(client);
     paramcrypt_public_key_free(pk);
+}
+
+/* Misuse the library can catch: handles of the wrong type, and output
+ * buffers that overlap the input (undefined behaviour before). */
+static void test_misuse(const paramcrypt_keypair *key) {
+    paramcrypt_session *session = NULL, *unwrapped = NULL;
+    paramcrypt_public_key *public_key = NULL;
+    paramcrypt_mode mode;
+    char buf[256];
+    size_t len = 0, value_len = 0;
+    CHECK_STATUS(paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, &session), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, &public_key), PARAMCRYPT_OK);
+
+    /* A key pair passed as a session, a session as a key pair, and so on. */
+    CHECK_STATUS(paramcrypt_session_mode((const paramcrypt_session *)(const void *)key, &mode),
+                 PARAMCRYPT_ERR_INVALID_HANDLE);
+    CHECK_STATUS(paramcrypt_session_encrypt((const paramcrypt_session *)(const void *)public_key,
+                                            (const uint8_t *)"x", 1, (uint8_t *)buf, sizeof buf, &len),
+                 PARAMCRYPT_ERR_INVALID_HANDLE);
+    CHECK_STATUS(paramcrypt_keypair_unwrap((const paramcrypt_keypair *)(const void *)session, (const uint8_t *)"AAAA",
+                                           4, PARAMCRYPT_PADDING_PKCS1V15, &unwrapped),
+                 PARAMCRYPT_ERR_INVALID_HANDLE);
+    CHECK(unwrapped == NULL);
+    CHECK(paramcrypt_keypair_bits((const paramcrypt_keypair *)(const void *)public_key) == 0);
+    /* Freeing through the wrong function is ignored; the handle lives on. */
+    paramcrypt_keypair_free((paramcrypt_keypair *)(void *)session);
+    CHECK_STATUS(paramcrypt_session_mode(session, &mode), PARAMCRYPT_OK);
+
+    /* The output overlapping the input. */
+    CHECK_STATUS(paramcrypt_session_encrypt(session, (const uint8_t *)"secret", 6, (uint8_t *)buf, sizeof buf,
+                                            &value_len),
+                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_session_decrypt(session, (const uint8_t *)buf, value_len, (uint8_t *)buf, sizeof buf, &len),
+                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_session_decrypt(session, (const uint8_t *)buf, value_len, (uint8_t *)buf + 4, 64, &len),
+                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_session_encrypt(session, (const uint8_t *)buf + 8, 6, (uint8_t *)buf, sizeof buf, &len),
+                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    /* Adjacent is fine. */
+    CHECK_STATUS(paramcrypt_session_decrypt(session, (const uint8_t *)buf, value_len, (uint8_t *)buf + value_len,
+                                            sizeof buf - value_len, &len),
+                 PARAMCRYPT_OK);
+    CHECK(len == 6 && memcmp(buf + value_len, "secret", 6) == 0);
+
+    paramcrypt_public_key_free(public_key);
+    paramcrypt_session_free(session);
 }
 
 /* Wraps a fresh key:iv session for `key` into enc_key (NUL-terminated). */
@@ -705,6 +812,7 @@ int main(int argc, char **argv) {
 
     test_version_and_messages();
     test_key_files_match_openssl();
+    test_key_size_floor();
     test_output_buffers(key);
     test_generation();
     test_round_trips(key);
@@ -715,6 +823,7 @@ int main(int argc, char **argv) {
     test_bad_input(key);
     test_null_arguments(key);
     test_server(key);
+    test_misuse(key);
 
     paramcrypt_keypair_free(key);
     return finish("test_api");

@@ -16,10 +16,11 @@ pub use crate::json_rpc::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE};
 pub enum Error {
     /// The one uniform failure: JSON-RPC error 40002 "Encryption Failed".
     EncryptionFailed,
-    /// Key generation was asked for a size other than 1024, 2048, 3072 or 4096 bits.
+    /// Key generation was asked for a size other than 2048, 3072 or 4096 bits.
     UnsupportedKeySize,
     /// A private or public key could not be parsed or encoded (malformed
-    /// PKCS#8/PKCS#1/SPKI data, wrong PEM label, not RSA, size out of range).
+    /// PKCS#8/PKCS#1/SPKI data, wrong PEM label, not RSA, a size out of range:
+    /// 1024-bit keys only with [`crate::KeySizes::AllowLegacy1024`]).
     InvalidKey,
     /// The random number generator failed. Never silently replaced.
     Rng,
@@ -55,9 +56,7 @@ impl Error {
     pub const fn message(&self) -> &'static str {
         match self {
             Error::EncryptionFailed => ENCRYPTION_FAILED_MESSAGE,
-            Error::UnsupportedKeySize => {
-                "unsupported RSA key size (use 1024, 2048, 3072 or 4096 bits)"
-            }
+            Error::UnsupportedKeySize => "unsupported RSA key size (use 2048, 3072 or 4096 bits)",
             Error::InvalidKey => "invalid or unsupported RSA key encoding",
             Error::Rng => "random number generator failed",
             Error::BufferTooSmall { .. } => "output buffer too small",

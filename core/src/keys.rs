@@ -13,22 +13,45 @@ use crate::error::{Error, Result};
 use crate::rng::{self, TryCryptoRng};
 use crate::wire_base64;
 
-/// The RSA key sizes that [`KeyPair::generate`] accepts, in bits.
-pub const SUPPORTED_KEY_BITS: [usize; 4] = [1024, 2048, 3072, 4096];
+/// The RSA key sizes that [`KeyPair::generate`] accepts, in bits. New keys
+/// are never smaller than 2048 bits.
+pub const SUPPORTED_KEY_BITS: [usize; 3] = [2048, 3072, 4096];
 
 /// The key size used when none is given.
 pub const DEFAULT_KEY_BITS: usize = 2048;
 
 /// The modulus sizes accepted when loading a key, in bits. Smaller keys are
-/// insecure; larger ones would let a peer's key make every operation slow.
-pub const LOADABLE_KEY_BITS: core::ops::RangeInclusive<usize> = 1024..=4096;
+/// weak; larger ones would let a peer's key make every operation slow.
+pub const LOADABLE_KEY_BITS: core::ops::RangeInclusive<usize> = 2048..=4096;
+
+/// Which key sizes a loaded key may have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KeySizes {
+    /// 2048 to 4096 bits ([`LOADABLE_KEY_BITS`]). The default everywhere.
+    #[default]
+    Modern,
+    /// 1024 to 4096 bits: an explicit opt-in, only to talk to legacy peers
+    /// whose keys are 1024-bit. 1024-bit RSA is weak; generate 2048 bits or
+    /// more for anything new.
+    AllowLegacy1024,
+}
+
+impl KeySizes {
+    /// The modulus sizes in bits this setting accepts.
+    pub const fn bits(self) -> core::ops::RangeInclusive<usize> {
+        match self {
+            KeySizes::Modern => LOADABLE_KEY_BITS,
+            KeySizes::AllowLegacy1024 => 1024..=4096,
+        }
+    }
+}
 
 /// Longer than the DER SubjectPublicKeyInfo of any loadable key (550 bytes
 /// for 4096 bits): the bound of a `getPublicKey` value's decoding.
 const MAX_PUBLIC_KEY_DER: usize = 1024;
 
-fn check_loadable(bits: usize) -> Result<()> {
-    if LOADABLE_KEY_BITS.contains(&bits) {
+fn check_loadable(bits: usize, sizes: KeySizes) -> Result<()> {
+    if sizes.bits().contains(&bits) {
         Ok(())
     } else {
         Err(Error::InvalidKey)
@@ -58,13 +81,13 @@ impl core::fmt::Debug for KeyPair {
 }
 
 impl KeyPair {
-    /// Generates a key pair of `bits` bits (1024, 2048, 3072 or 4096) from the OS RNG.
+    /// Generates a key pair of `bits` bits (2048, 3072 or 4096) from the OS RNG.
     #[cfg(feature = "std")]
     pub fn generate(bits: usize) -> Result<Self> {
         Self::generate_with_rng(&mut rng::OsRng, bits)
     }
 
-    /// Generates a key pair of `bits` bits (1024, 2048, 3072 or 4096) from `rng`.
+    /// Generates a key pair of `bits` bits (2048, 3072 or 4096) from `rng`.
     pub fn generate_with_rng<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: usize) -> Result<Self> {
         if !SUPPORTED_KEY_BITS.contains(&bits) {
             return Err(Error::UnsupportedKeySize);
@@ -79,27 +102,38 @@ impl KeyPair {
         KeyPair { private, public }
     }
 
-    fn from_loaded(private: rsa::PrivateKey) -> Result<Self> {
+    fn from_loaded(private: rsa::PrivateKey, sizes: KeySizes) -> Result<Self> {
         let key = Self::from_private(private);
-        check_loadable(key.bits())?;
+        check_loadable(key.bits(), sizes)?;
         Ok(key)
     }
 
     /// Loads a PKCS#8 DER private key (`PrivateKeyInfo`, unencrypted) of
-    /// 1024 to 4096 bits.
+    /// 2048 to 4096 bits.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
-        Self::from_loaded(rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| Error::InvalidKey)?)
+        Self::from_pkcs8_der_with(der, KeySizes::Modern)
     }
 
-    /// Loads a PEM private key of 1024 to 4096 bits: PKCS#8 (`BEGIN PRIVATE
+    /// Like [`KeyPair::from_pkcs8_der`], with the key sizes `sizes` allows.
+    pub fn from_pkcs8_der_with(der: &[u8], sizes: KeySizes) -> Result<Self> {
+        let private = rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| Error::InvalidKey)?;
+        Self::from_loaded(private, sizes)
+    }
+
+    /// Loads a PEM private key of 2048 to 4096 bits: PKCS#8 (`BEGIN PRIVATE
     /// KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`), chosen by the PEM label.
     pub fn from_pem(pem: &str) -> Result<Self> {
+        Self::from_pem_with(pem, KeySizes::Modern)
+    }
+
+    /// Like [`KeyPair::from_pem`], with the key sizes `sizes` allows.
+    pub fn from_pem_with(pem: &str, sizes: KeySizes) -> Result<Self> {
         let private = if pem.contains("-----BEGIN RSA PRIVATE KEY-----") {
             rsa::PrivateKey::from_pkcs1_pem(pem).ok()
         } else {
             rsa::PrivateKey::from_pkcs8_pem(pem).ok()
         };
-        Self::from_loaded(private.ok_or(Error::InvalidKey)?)
+        Self::from_loaded(private.ok_or(Error::InvalidKey)?, sizes)
     }
 
     /// Exports the private key as PKCS#8 DER. The buffer is zeroized when dropped.
@@ -137,30 +171,46 @@ impl KeyPair {
 pub struct PublicKey(rsa::PublicKey);
 
 impl PublicKey {
-    /// Parses the `getPublicKey` value: base64 of the DER SubjectPublicKeyInfo.
-    /// CR/LF line breaks are tolerated.
+    /// Parses the `getPublicKey` value: base64 of the DER SubjectPublicKeyInfo
+    /// of a 2048- to 4096-bit RSA key. CR/LF line breaks are tolerated.
     pub fn from_base64(text: &str) -> Result<Self> {
+        Self::from_base64_with(text, KeySizes::Modern)
+    }
+
+    /// Like [`PublicKey::from_base64`], with the key sizes `sizes` allows.
+    pub fn from_base64_with(text: &str, sizes: KeySizes) -> Result<Self> {
         let der = wire_base64::decode_bounded(text.as_bytes(), MAX_PUBLIC_KEY_DER)
             .ok_or(Error::InvalidKey)?;
-        Self::from_der(&der)
+        Self::from_der_with(&der, sizes)
     }
 
-    /// Parses a DER SubjectPublicKeyInfo of a 1024- to 4096-bit RSA key.
+    /// Parses a DER SubjectPublicKeyInfo of a 2048- to 4096-bit RSA key.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        Self::from_loaded(rsa::PublicKey::from_public_key_der(der))
+        Self::from_der_with(der, KeySizes::Modern)
     }
 
-    /// Parses a PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`) of a 1024- to
+    /// Like [`PublicKey::from_der`], with the key sizes `sizes` allows.
+    pub fn from_der_with(der: &[u8], sizes: KeySizes) -> Result<Self> {
+        Self::from_loaded(rsa::PublicKey::from_public_key_der(der), sizes)
+    }
+
+    /// Parses a PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`) of a 2048- to
     /// 4096-bit RSA key.
     pub fn from_pem(pem: &str) -> Result<Self> {
-        Self::from_loaded(rsa::PublicKey::from_public_key_pem(pem))
+        Self::from_pem_with(pem, KeySizes::Modern)
+    }
+
+    /// Like [`PublicKey::from_pem`], with the key sizes `sizes` allows.
+    pub fn from_pem_with(pem: &str, sizes: KeySizes) -> Result<Self> {
+        Self::from_loaded(rsa::PublicKey::from_public_key_pem(pem), sizes)
     }
 
     fn from_loaded(
         parsed: core::result::Result<rsa::PublicKey, rsa::pkcs8::spki::Error>,
+        sizes: KeySizes,
     ) -> Result<Self> {
         let key = PublicKey(parsed.map_err(|_| Error::InvalidKey)?);
-        check_loadable(key.bits())?;
+        check_loadable(key.bits(), sizes)?;
         Ok(key)
     }
 

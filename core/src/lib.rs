@@ -14,7 +14,7 @@
 //!
 //! # fn main() -> Result<(), paramcrypt_core::Error> {
 //! // Server, once: generate (or load) the key pair and publish the public key.
-//! # let server = KeyPair::from_pem(include_str!("../../tests/data/keys/rsa1024_pkcs8.pem"))?;
+//! # let server = KeyPair::from_pem(include_str!("../../tests/data/keys/rsa2048_pkcs8.pem"))?;
 //! # /*
 //! let server = KeyPair::generate(2048)?;
 //! # */
@@ -65,7 +65,9 @@ mod wire_base64;
 
 pub use enckey::{IV_LEN, KEY_IV_TEXT_LEN, KEY_LEN, Mode, Padding, Session};
 pub use error::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Result};
-pub use keys::{DEFAULT_KEY_BITS, KeyPair, LOADABLE_KEY_BITS, PublicKey, SUPPORTED_KEY_BITS};
+pub use keys::{
+    DEFAULT_KEY_BITS, KeyPair, KeySizes, LOADABLE_KEY_BITS, PublicKey, SUPPORTED_KEY_BITS,
+};
 pub use rng::{TryCryptoRng, TryRng};
 pub use server::{AcceptedModes, Server, ServerConfig, ServerSession, ServerStats};
 

@@ -88,17 +88,18 @@ impl Session {
     ) -> Result<Vec<u8>> {
         let body_len = body_len(self.mode, plaintext.len()).ok_or(Error::TooLong)?;
         let mut body = vec![0u8; body_len];
-        let (iv, ciphertext) = match self.mode {
-            Mode::KeyIv => (self.iv, &mut body[..]),
+        // The key is used where it is; the IV's copy is wiped on return.
+        let mut iv = Zeroizing::new(self.iv);
+        let ciphertext = match self.mode {
+            Mode::KeyIv => &mut body[..],
             Mode::PerMessageIv => {
                 let (iv_part, ct_part) = body.split_at_mut(IV_LEN);
                 rng::fill(rng, iv_part)?;
-                let mut iv = [0u8; IV_LEN];
                 iv.copy_from_slice(iv_part);
-                (iv, ct_part)
+                ct_part
             }
         };
-        Encryptor::new(&self.key.into(), &iv.into())
+        Encryptor::new((&self.key).into(), (&*iv).into())
             .encrypt_padded_b2b::<Pkcs7>(plaintext, ciphertext)
             // `body` is sized for the padded plaintext, so this cannot fail.
             .map_err(|_| Error::EncryptionFailed)?;
@@ -154,15 +155,15 @@ impl Session {
                     decryptor.insert(Decryptor::new((&self.key).into(), iv.into()))
                 }
             };
-            // Whole blocks before the last go straight to `out`, decrypted
-            // in place several at a time (AES-NI pipelines them).
+            // Whole blocks before the last are decrypted straight into
+            // `out`, several at a time (AES-NI pipelines them).
             let in_chunk = chunk.len() / BLOCK;
             let direct = in_chunk.min(blocks - 1 - done.min(blocks - 1));
             if direct > 0 {
+                let (in_blocks, _) = Array::slice_as_chunks(&chunk[..direct * BLOCK]);
                 let target = &mut out[done * BLOCK..(done + direct) * BLOCK];
-                target.copy_from_slice(&chunk[..direct * BLOCK]);
-                let (target_blocks, _) = Array::slice_as_chunks_mut(target);
-                decryptor.decrypt_blocks(target_blocks);
+                let (out_blocks, _) = Array::slice_as_chunks_mut(target);
+                decryptor.decrypt_blocks_b2b(in_blocks, out_blocks).ok()?;
                 done += direct;
             }
             for block in chunk[direct * BLOCK..].chunks(BLOCK) {

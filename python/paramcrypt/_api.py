@@ -58,6 +58,19 @@ class Mode(enum.IntEnum):
     """encKey carries the raw key; every parameter is base64(IV || ciphertext)."""
 
 
+class _KeySizes(enum.IntEnum):
+    """paramcrypt_key_sizes: which key sizes a loader accepts."""
+
+    MODERN = 0
+    ALLOW_LEGACY_1024 = 1
+
+
+def _key_sizes(allow_legacy_1024: bool) -> int:
+    if not isinstance(allow_legacy_1024, bool):
+        raise TypeError("allow_legacy_1024 must be a bool")
+    return int(_KeySizes.ALLOW_LEGACY_1024 if allow_legacy_1024 else _KeySizes.MODERN)
+
+
 class AcceptedModes(enum.IntEnum):
     """The encKey modes a Server accepts."""
 
@@ -266,22 +279,27 @@ class PublicKey(_Handle):
     _kind = "PublicKey"
 
     @classmethod
-    def from_base64(cls, text: str | BytesLike) -> PublicKey:
-        """Parses the getPublicKey value (base64 DER SubjectPublicKeyInfo)."""
+    def from_base64(cls, text: str | BytesLike, allow_legacy_1024: bool = False) -> PublicKey:
+        """Parses the getPublicKey value (base64 DER SubjectPublicKeyInfo) of
+        a 2048- to 4096-bit key; allow_legacy_1024=True is the explicit opt-in
+        for a legacy device's 1024-bit key."""
+        sizes = _key_sizes(allow_legacy_1024)
         with _input(text, "text") as (buf, n):
-            return cls(_new_handle(lambda out: _ffi.public_key_from_base64(buf, n, out)))
+            return cls(_new_handle(lambda out: _ffi.public_key_from_base64_with_sizes(buf, n, sizes, out)))
 
     @classmethod
-    def from_pem(cls, pem: str | BytesLike) -> PublicKey:
-        """Parses a PEM public key (BEGIN PUBLIC KEY)."""
+    def from_pem(cls, pem: str | BytesLike, allow_legacy_1024: bool = False) -> PublicKey:
+        """Parses a PEM public key (BEGIN PUBLIC KEY); see from_base64."""
+        sizes = _key_sizes(allow_legacy_1024)
         with _input(pem, "pem") as (buf, n):
-            return cls(_new_handle(lambda out: _ffi.public_key_from_pem(buf, n, out)))
+            return cls(_new_handle(lambda out: _ffi.public_key_from_pem_with_sizes(buf, n, sizes, out)))
 
     @classmethod
-    def from_der(cls, der: BytesLike) -> PublicKey:
-        """Parses a DER SubjectPublicKeyInfo."""
+    def from_der(cls, der: BytesLike, allow_legacy_1024: bool = False) -> PublicKey:
+        """Parses a DER SubjectPublicKeyInfo; see from_base64."""
+        sizes = _key_sizes(allow_legacy_1024)
         with _input(der, "der", text=False) as (buf, n):
-            return cls(_new_handle(lambda out: _ffi.public_key_from_der(buf, n, out)))
+            return cls(_new_handle(lambda out: _ffi.public_key_from_der_with_sizes(buf, n, sizes, out)))
 
     def to_base64(self) -> str:
         """The getPublicKey value: base64 of the DER SubjectPublicKeyInfo."""
@@ -424,17 +442,20 @@ class KeyPair(_Handle):
         )
 
     @classmethod
-    def from_pem(cls, pem: str | BytesLike) -> KeyPair:
+    def from_pem(cls, pem: str | BytesLike, allow_legacy_1024: bool = False) -> KeyPair:
         """Loads a PKCS#8 (BEGIN PRIVATE KEY) or PKCS#1 (BEGIN RSA PRIVATE
-        KEY) PEM private key."""
+        KEY) PEM private key of 2048 to 4096 bits; allow_legacy_1024=True is
+        the explicit opt-in for a legacy device's 1024-bit key."""
+        sizes = _key_sizes(allow_legacy_1024)
         with _input(pem, "pem") as (buf, n):
-            return cls(_new_handle(lambda out: _ffi.keypair_from_pem(buf, n, out)))
+            return cls(_new_handle(lambda out: _ffi.keypair_from_pem_with_sizes(buf, n, sizes, out)))
 
     @classmethod
-    def from_der(cls, der: BytesLike) -> KeyPair:
-        """Loads an unencrypted PKCS#8 DER private key."""
+    def from_der(cls, der: BytesLike, allow_legacy_1024: bool = False) -> KeyPair:
+        """Loads an unencrypted PKCS#8 DER private key; see from_pem."""
+        sizes = _key_sizes(allow_legacy_1024)
         with _input(der, "der", text=False) as (buf, n):
-            return cls(_new_handle(lambda out: _ffi.keypair_from_pkcs8_der(buf, n, out)))
+            return cls(_new_handle(lambda out: _ffi.keypair_from_pkcs8_der_with_sizes(buf, n, sizes, out)))
 
     def to_pem(self) -> str:
         """The private key as PKCS#8 PEM. Secret: store it with mode 0600."""

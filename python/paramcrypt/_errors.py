@@ -16,6 +16,7 @@ class Status(enum.IntEnum):
     INVALID_ARGUMENT = 2
     BUFFER_TOO_SMALL = 3
     BUSY = 4
+    INVALID_HANDLE = 5
     UNSUPPORTED_KEY_SIZE = 100
     INVALID_KEY = 101
     RNG = 102
@@ -44,11 +45,12 @@ class EncryptionFailed(ParamcryptError):
 
 
 class InvalidKey(ParamcryptError, ValueError):
-    """A key could not be parsed (malformed, not RSA, not 1024 to 4096 bits)."""
+    """A key could not be parsed (malformed, not RSA, not 2048 to 4096 bits;
+    1024 bits only with allow_legacy_1024=True)."""
 
 
 class UnsupportedKeySize(ParamcryptError, ValueError):
-    """Key generation supports 1024, 2048, 3072 and 4096 bits only."""
+    """Key generation supports 2048, 3072 and 4096 bits only."""
 
 
 class KeyTooSmall(ParamcryptError, ValueError):

@@ -101,6 +101,12 @@ keypair_generate_with_rng = _status_fn(
 )
 keypair_from_pem = _status_fn("paramcrypt_keypair_from_pem", [c_uint8_p, c_size_t, c_void_pp])
 keypair_from_pkcs8_der = _status_fn("paramcrypt_keypair_from_pkcs8_der", [c_uint8_p, c_size_t, c_void_pp])
+keypair_from_pem_with_sizes = _status_fn(
+    "paramcrypt_keypair_from_pem_with_sizes", [c_uint8_p, c_size_t, c_uint32, c_void_pp]
+)
+keypair_from_pkcs8_der_with_sizes = _status_fn(
+    "paramcrypt_keypair_from_pkcs8_der_with_sizes", [c_uint8_p, c_size_t, c_uint32, c_void_pp]
+)
 keypair_to_pkcs8_pem = _status_fn("paramcrypt_keypair_to_pkcs8_pem", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
 keypair_to_pkcs8_der = _status_fn("paramcrypt_keypair_to_pkcs8_der", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
 keypair_bits = _declare("paramcrypt_keypair_bits", [c_void_p], c_size_t)
@@ -115,6 +121,15 @@ keypair_free = _declare("paramcrypt_keypair_free", [c_void_p], None)
 public_key_from_base64 = _status_fn("paramcrypt_public_key_from_base64", [c_uint8_p, c_size_t, c_void_pp])
 public_key_from_pem = _status_fn("paramcrypt_public_key_from_pem", [c_uint8_p, c_size_t, c_void_pp])
 public_key_from_der = _status_fn("paramcrypt_public_key_from_der", [c_uint8_p, c_size_t, c_void_pp])
+public_key_from_base64_with_sizes = _status_fn(
+    "paramcrypt_public_key_from_base64_with_sizes", [c_uint8_p, c_size_t, c_uint32, c_void_pp]
+)
+public_key_from_pem_with_sizes = _status_fn(
+    "paramcrypt_public_key_from_pem_with_sizes", [c_uint8_p, c_size_t, c_uint32, c_void_pp]
+)
+public_key_from_der_with_sizes = _status_fn(
+    "paramcrypt_public_key_from_der_with_sizes", [c_uint8_p, c_size_t, c_uint32, c_void_pp]
+)
 public_key_to_base64 = _status_fn("paramcrypt_public_key_to_base64", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
 public_key_to_pem = _status_fn("paramcrypt_public_key_to_pem", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
 public_key_to_der = _status_fn("paramcrypt_public_key_to_der", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])

@@ -19,4 +19,5 @@ def key_2048() -> paramcrypt.KeyPair:
 
 @pytest.fixture(scope="session")
 def key_1024() -> paramcrypt.KeyPair:
-    return paramcrypt.KeyPair.from_pem((DATA / "keys" / "rsa1024_pkcs8.pem").read_text())
+    # A legacy peer's key: loading it is an explicit opt-in.
+    return paramcrypt.KeyPair.from_pem((DATA / "keys" / "rsa1024_pkcs8.pem").read_text(), allow_legacy_1024=True)

@@ -107,7 +107,7 @@ def test_unknown_enum_values_raise_value_error(key_1024: KeyPair) -> None:
         key_1024.unwrap("AAAA", 99)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("bits", [0, 512, 1023, 2047, 8192])
+@pytest.mark.parametrize("bits", [0, 512, 1023, 1024, 2047, 8192])
 def test_unsupported_key_sizes(bits: int) -> None:
     with pytest.raises(UnsupportedKeySize) as info:
         KeyPair.generate(bits)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paramcrypt import KeyPair, Mode, Padding, PublicKey, Session, library_version
+from paramcrypt import InvalidKey, KeyPair, Mode, Padding, PublicKey, Session, UnsupportedKeySize, library_version
 
 PLAINTEXTS = ["", "secret", "exactly 16 bytes", "Zürich — パスワード — 🔑", "x" * 5000]
 
@@ -38,7 +38,7 @@ def test_key_iv_is_deterministic_and_per_message_is_not(key_1024: KeyPair) -> No
     assert a != b and base64.b64decode(a)[:16] != base64.b64decode(b)[:16]
 
 
-@pytest.mark.parametrize("bits", [1024, 2048])
+@pytest.mark.parametrize("bits", [2048, 3072])
 def test_generate_and_reload(bits: int) -> None:
     key = KeyPair.generate(bits)
     assert key.bits == bits
@@ -49,6 +49,29 @@ def test_generate_and_reload(bits: int) -> None:
         assert reloaded.to_der() == key.to_der()
     session = Session.new()
     assert KeyPair.from_pem(pem).unwrap(session.wrap(key.public_key())).decrypt(session.encrypt("k")) == b"k"
+
+
+def test_1024_bit_keys_load_only_with_the_legacy_opt_in(data_dir: Path) -> None:
+    pem = (data_dir / "keys" / "rsa1024_pkcs8.pem").read_text()
+    with pytest.raises(InvalidKey):
+        KeyPair.from_pem(pem)
+    key = KeyPair.from_pem(pem, allow_legacy_1024=True)
+    with pytest.raises(InvalidKey):
+        KeyPair.from_der(key.to_der())
+    assert KeyPair.from_der(key.to_der(), allow_legacy_1024=True).bits == 1024
+    public = key.public_key()
+    for load, text in (
+        (PublicKey.from_base64, public.to_base64()),
+        (PublicKey.from_pem, public.to_pem()),
+        (PublicKey.from_der, public.to_der()),
+    ):
+        with pytest.raises(InvalidKey):
+            load(text)  # type: ignore[arg-type]
+        assert load(text, allow_legacy_1024=True).bits == 1024  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedKeySize):
+        KeyPair.generate(1024)
+    with pytest.raises(TypeError):
+        KeyPair.from_pem(pem, allow_legacy_1024=1)  # type: ignore[arg-type]
 
 
 def test_default_key_size_is_2048() -> None:
@@ -72,7 +95,7 @@ def test_handles_close_deterministically(key_1024: KeyPair) -> None:
     with pytest.raises(ValueError, match="closed"):
         session.encrypt("x")
     session.close()  # idempotent
-    key = KeyPair.generate(1024)
+    key = KeyPair.generate(2048)
     key.close()
     with pytest.raises(ValueError, match="closed"):
         key.public_key()

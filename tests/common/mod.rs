@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use paramcrypt_core::KeyPair;
+use paramcrypt_core::{KeyPair, KeySizes};
 
 pub fn data_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -37,7 +37,9 @@ pub fn fixture_key(bits: usize) -> &'static KeyPair {
         _ => panic!("no fixture key of {bits} bits"),
     };
     KEYS[slot].get_or_init(|| {
-        KeyPair::from_pem(&read_text(&format!("keys/rsa{bits}_pkcs8.pem"))).expect("fixture key")
+        // The 1024-bit fixture stands for a legacy peer's key: opted in.
+        let pem = read_text(&format!("keys/rsa{bits}_pkcs8.pem"));
+        KeyPair::from_pem_with(&pem, KeySizes::AllowLegacy1024).expect("fixture key")
     })
 }
 
