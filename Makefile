@@ -120,15 +120,22 @@ test-firmware-patches:
 
 comma := ,
 
-# Installs the header, both libraries and paramcrypt.pc under $(PREFIX).
+# Installs the header, both libraries, paramcrypt.pc and the CMake package
+# (lib/cmake/paramcrypt) under $(PREFIX).
+CMAKE_DIR = $(DESTDIR)$(PREFIX)/lib/cmake/paramcrypt
 install: build
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(CMAKE_DIR)
 	install -m 644 include/paramcrypt.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 target/release/libparamcrypt.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 target/release/libparamcrypt.so $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
-	  -e "s|@NATIVE_STATIC_LIBS@|$$($(MAKE) --no-print-directory -s -C c-examples print-native-libs)|" \
-	  paramcrypt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/paramcrypt.pc
+	native="$$($(MAKE) --no-print-directory -s -C c-examples print-native-libs)"; \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e "s|@NATIVE_STATIC_LIBS@|$$native|" \
+	  paramcrypt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/paramcrypt.pc; \
+	sed -e "s|@NATIVE_STATIC_LIBS_CMAKE@|$$(echo $$native | sed -e 's/-l//g' -e 's/ /;/g')|" \
+	  cmake/paramcrypt-config.cmake.in > $(CMAKE_DIR)/paramcrypt-config.cmake
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@VERSION_MAJOR@|$(word 1,$(subst ., ,$(VERSION)))|' \
+	  -e 's|@VERSION_MINOR@|$(word 2,$(subst ., ,$(VERSION)))|' \
+	  cmake/paramcrypt-config-version.cmake.in > $(CMAKE_DIR)/paramcrypt-config-version.cmake
 
 venv: $(VENV)/.installed
 
