@@ -20,7 +20,7 @@ echo "**********************************************************************"; \
 if [ "$${CI:-}" = true ]; then echo "error: CI=true and a suite CI must run was skipped" >&2; exit 1; fi
 endef
 
-.PHONY: all build header demo test lint deny deny-advisories test-rust test-nostd test-interop test-c test-python \
+.PHONY: all build header demo test lint deny deny-advisories test-wheel test-rust test-nostd test-interop test-c test-python \
         test-firmware test-firmware-patches venv install clean
 
 all: build
@@ -90,11 +90,29 @@ test-interop: venv
 test-c: build
 	$(MAKE) --no-print-directory -C c-examples test
 
-# The Python bindings, installed into the venv with pip (as users would), and
-# their tests run against that installed copy.
+# The Python bindings, installed into the venv with pip (as users would: pip
+# builds libparamcrypt.so into the package), and their tests run against that
+# installed copy; then the wheel, in a fresh virtual environment.
 test-python: venv build
 	$(VPY) -m pip install --quiet --disable-pip-version-check --no-build-isolation ./python
+	cd /tmp && env -u PARAMCRYPT_LIB $(CURDIR)/$(VPY) -c \
+	  'import paramcrypt, sys; assert "site-packages" in paramcrypt.library_path, paramcrypt.library_path'
 	PARAMCRYPT_LIB=$(CURDIR)/target/release/libparamcrypt.so $(VPY) -m pytest python/tests -q
+	$(MAKE) --no-print-directory test-wheel
+
+# `python -m build` makes a platform wheel carrying the library; installed
+# into a fresh virtual environment it runs a round trip on its own copy.
+WHEEL_DIR := target/wheel
+test-wheel: venv
+	rm -rf $(WHEEL_DIR)
+	$(VPY) -m build --wheel --no-isolation --outdir $(WHEEL_DIR) python > /dev/null
+	ls $(WHEEL_DIR)/paramcrypt-$(VERSION)-cp3*-linux_*.whl > /dev/null
+	$(VPY) -m zipfile -l $(WHEEL_DIR)/*.whl > $(WHEEL_DIR)/contents.txt
+	grep -q 'paramcrypt/py.typed' $(WHEEL_DIR)/contents.txt
+	$(PYTHON) -m venv $(WHEEL_DIR)/venv
+	$(WHEEL_DIR)/venv/bin/pip install --quiet --disable-pip-version-check $(WHEEL_DIR)/*.whl
+	cd /tmp && env -u PARAMCRYPT_LIB $(CURDIR)/$(WHEEL_DIR)/venv/bin/python $(CURDIR)/python/tests/wheel_round_trip.py
+	@echo "wheel: $$(cd $(WHEEL_DIR) && ls *.whl) installs into a fresh venv and round-trips on its own library"
 
 # The Cortex-M4 firmware under QEMU (.ci/run installs the cross tools): every
 # check must pass; then its budget is printed. Both library builds: with the

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.machinery
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -31,21 +32,36 @@ class LibraryNotFound(OSError):
     """libparamcrypt.so could not be located or loaded."""
 
 
+def _bundled_library() -> Path | None:
+    """The library an installed package carries (built by setuptools-rust)."""
+    here = Path(__file__).resolve().parent
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = here / f"_libparamcrypt{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def find_library() -> str:
-    """The path of the shared library to load: `PARAMCRYPT_LIB`, else the
-    repository's `target/release` build, else the system library path."""
+    """The path of the shared library to load: `PARAMCRYPT_LIB`, else the one
+    the installed package carries, else the repository's `target/release`
+    build (a source checkout), else the system library path."""
     explicit = os.environ.get(ENV_VAR)
     if explicit:
         if not Path(explicit).is_file():
             raise LibraryNotFound(f"{ENV_VAR}={explicit!r} does not name a file")
         return explicit
+    bundled = _bundled_library()
+    if bundled is not None:
+        return str(bundled)
     if _REPO_LIB.is_file():
         return str(_REPO_LIB)
     system = ctypes.util.find_library("paramcrypt")
     if system:
         return system
     raise LibraryNotFound(
-        "libparamcrypt.so not found. Build it with `cargo build --release` in the paramcrypt "
+        "libparamcrypt.so not found. Install the package with pip (which builds it), build it "
+        "with `cargo build --release` in the paramcrypt "
         f"repository (it is looked for at {_REPO_LIB}), install it with `make install`, "
         f"or set {ENV_VAR}=/path/to/libparamcrypt.so"
     )
