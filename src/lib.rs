@@ -40,6 +40,7 @@
 //! calls `abort()`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
+// The C names (paramcrypt_status, paramcrypt_keypair, ...) are the API.
 #![allow(non_camel_case_types)]
 
 extern crate alloc;

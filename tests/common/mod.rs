@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests: fixture keys, hex and base64
 //! from crates independent of paramcrypt's own encoders, and a failing RNG.
+// Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
