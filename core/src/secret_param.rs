@@ -127,16 +127,33 @@ impl Session {
             });
         }
         let out = &mut out[..max_plaintext];
-        let result = self.decrypt_stream(text, out);
-        if result.is_none() {
-            out.zeroize();
+        match self.decrypt_stream(text, out) {
+            Some((len, valid)) => {
+                // Valid padding or not, the same work: every byte passes
+                // through a select that keeps it or wipes it; then the one
+                // branch on the outcome (which the caller learns anyway).
+                for byte in out.iter_mut() {
+                    *byte = valid.select_u8(0, *byte);
+                }
+                if valid.to_bool() {
+                    Ok(len)
+                } else {
+                    Err(Error::EncryptionFailed)
+                }
+            }
+            // Malformed base64 or a body of the wrong length: public facts.
+            None => {
+                out.zeroize();
+                Err(Error::EncryptionFailed)
+            }
         }
-        result.ok_or(Error::EncryptionFailed)
     }
 
     /// The body of `decrypt_into`, for an `out` of exactly the ciphertext
-    /// length less one byte.
-    fn decrypt_stream(&self, text: &[u8], out: &mut [u8]) -> Option<usize> {
+    /// length less one byte: `None` for malformed base64, else the
+    /// plaintext length and whether the padding is valid (the length means
+    /// nothing when it is not).
+    fn decrypt_stream(&self, text: &[u8], out: &mut [u8]) -> Option<(usize, Choice)> {
         let blocks = out.len() / BLOCK + 1;
         let mut decryptor = match self.mode {
             Mode::KeyIv => Some(Decryptor::new((&self.key).into(), (&self.iv).into())),
@@ -181,10 +198,10 @@ impl Session {
         }
         // The last block carries the padding; copy all of it but its final
         // byte (always padding), whatever the padding's length.
-        let len = pkcs7_unpadded_len(&last[..]);
+        let (in_last, valid) = pkcs7_check(&last[..]);
         let tail = (blocks - 1) * BLOCK;
         out[tail..].copy_from_slice(&last[..BLOCK - 1]);
-        len.map(|in_last| tail + in_last)
+        Some((tail + in_last, valid))
     }
 }
 
@@ -233,10 +250,18 @@ const fn body_len(mode: Mode, plaintext_len: usize) -> Option<usize> {
 }
 
 /// The length of `padded` without its PKCS#7 padding, or `None` when the
-/// padding is invalid. Runs in time independent of the padding bytes: every
-/// byte of the last block is examined and the validity is folded into one
-/// `Choice` before the single final branch.
+/// padding is invalid.
+#[cfg(test)]
 fn pkcs7_unpadded_len(padded: &[u8]) -> Option<usize> {
+    let (len, valid) = pkcs7_check(padded);
+    valid.to_bool().then_some(len)
+}
+
+/// The length of `padded` without its PKCS#7 padding (meaningless when
+/// invalid) and whether the padding is valid. Runs in time independent of
+/// the padding bytes: every byte of the last block is examined and the
+/// validity is folded into one `Choice`, with no branch on it.
+fn pkcs7_check(padded: &[u8]) -> (usize, Choice) {
     let last: &[u8] = &padded[padded.len() - BLOCK..];
     let pad = last[BLOCK - 1];
     let mut valid = Choice::from_u8_nz(pad) & Choice::from_u8_le(pad, BLOCK as u8);
@@ -245,7 +270,7 @@ fn pkcs7_unpadded_len(padded: &[u8]) -> Option<usize> {
         let in_padding = Choice::from_u8_le(BLOCK as u8 - i as u8, pad);
         valid &= !in_padding | Choice::from_u8_eq(byte, pad);
     }
-    valid.to_bool().then(|| padded.len() - pad as usize)
+    (padded.len().saturating_sub(pad as usize), valid)
 }
 
 #[cfg(test)]
