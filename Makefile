@@ -21,7 +21,7 @@ if [ "$${CI:-}" = true ]; then echo "error: CI=true and a suite CI must run was 
 endef
 
 .PHONY: all build header demo test lint deny deny-advisories test-wheel test-rust test-nostd test-interop test-c test-python \
-        test-firmware test-firmware-patches venv install clean
+        test-firmware test-firmware-patches fuzz fuzz-smoke venv install clean
 
 all: build
 
@@ -38,12 +38,13 @@ header:
 demo:
 	$(MAKE) --no-print-directory -C c-examples demo
 
-test: lint deny test-rust test-nostd test-interop test-c test-python test-firmware-patches test-firmware
+test: lint deny test-rust test-nostd test-interop test-c test-python test-firmware-patches test-firmware fuzz-smoke
 	@echo "make test: all suites passed"
 
 # Formatting, Clippy on every crate and target, ruff and mypy --strict on python/.
 lint: venv
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --quiet --workspace --all-targets -- -D warnings
 	$(VPY) -m ruff check python
 	$(VPY) -m mypy --strict --config-file python/pyproject.toml python/paramcrypt python/tests python/examples
@@ -135,6 +136,22 @@ test-firmware-patches:
 	else \
 	  $(call skip,firmware dependency patch tests (needs patch)); \
 	fi
+
+# The fuzz targets (fuzz/, cargo-fuzz on the nightly toolchain; .ci/run
+# installs both). fuzz-smoke runs each briefly from the seed corpus (part of
+# `make test`, about 3 minutes in all); `make fuzz FUZZ_SECONDS=1800` runs
+# them long. Both print executions and coverage per target.
+FUZZ_SECONDS ?= 1800
+FUZZ_SMOKE_SECONDS ?= 15
+fuzz-smoke:
+	@if cargo +nightly fuzz --version >/dev/null 2>&1; then \
+	  fuzz/run.sh $(FUZZ_SMOKE_SECONDS); \
+	else \
+	  $(call skip,fuzz smoke run (needs the nightly toolchain and cargo-fuzz: rustup toolchain install nightly; cargo install cargo-fuzz --locked)); \
+	fi
+
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 comma := ,
 

@@ -71,6 +71,29 @@ pub use keys::{
 pub use rng::{TryCryptoRng, TryRng};
 pub use server::{AcceptedModes, Server, ServerConfig, ServerSession, ServerStats};
 
+/// Internals exposed for the fuzz targets and differential tests (feature
+/// `hazmat`). Not for protocol code.
+#[cfg(feature = "hazmat")]
+pub mod hazmat {
+    use alloc::vec::Vec;
+
+    /// Decodes base64 as the wire decoder does (standard alphabet, canonical
+    /// `=` padding, CR/LF skipped; empty input rejected): `None` for anything
+    /// it rejects.
+    pub fn decode_wire_base64(text: &[u8]) -> Option<Vec<u8>> {
+        let mut out = alloc::vec![0u8; crate::wire_base64::decoded_len_max(text.len())];
+        let len = crate::wire_base64::decode_into(text, &mut out)?;
+        out.truncate(len);
+        Some(out)
+    }
+
+    /// The decoded length the wire decoder predicts from the text's shape
+    /// alone (`None` when no well-formed base64 has this shape).
+    pub fn wire_base64_decoded_len(text: &[u8]) -> Option<usize> {
+        crate::wire_base64::decoded_len(text)
+    }
+}
+
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
