@@ -21,7 +21,7 @@ if [ "$${CI:-}" = true ]; then echo "error: CI=true and a suite CI must run was 
 endef
 
 .PHONY: all build header demo test lint deny deny-advisories test-wheel test-rust test-nostd test-interop test-c test-python \
-        test-firmware test-firmware-patches fuzz fuzz-smoke venv install clean
+        test-firmware test-firmware-patches test-miri fuzz fuzz-smoke venv install clean
 
 all: build
 
@@ -38,7 +38,7 @@ header:
 demo:
 	$(MAKE) --no-print-directory -C c-examples demo
 
-test: lint deny test-rust test-nostd test-interop test-c test-python test-firmware-patches test-firmware fuzz-smoke
+test: lint deny test-rust test-nostd test-miri test-interop test-c test-python test-firmware-patches test-firmware fuzz-smoke
 	@echo "make test: all suites passed"
 
 # Formatting, Clippy on every crate and target, ruff and mypy --strict on python/.
@@ -78,6 +78,17 @@ test-nostd:
 	  && echo "no_std core builds for $(THUMB)"; \
 	else \
 	  $(call skip,no_std build for $(THUMB) (target not installed: rustup target add $(THUMB))); \
+	fi
+
+# The C-ABI crate's unit tests under Miri (nightly), which checks every
+# pointer access for undefined behaviour: the boundary helpers, and the C
+# functions called as C calls them (src/pointer_tests.rs). About 2 minutes,
+# most of it building the standard library for Miri.
+test-miri:
+	@if cargo +nightly miri --version >/dev/null 2>&1; then \
+	  $(CARGO) +nightly miri test --quiet -p paramcrypt --lib; \
+	else \
+	  $(call skip,Miri (needs rustup toolchain install nightly --component miri$(comma)rust-src)); \
 	fi
 
 # paramcrypt's output opened by Python `cryptography` (OpenSSL): the committed

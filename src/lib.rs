@@ -63,6 +63,9 @@ mod server;
 mod session;
 mod status;
 
+#[cfg(test)]
+mod pointer_tests;
+
 pub use handles::{
     paramcrypt_keypair, paramcrypt_public_key, paramcrypt_server, paramcrypt_server_session,
     paramcrypt_session,
