@@ -19,7 +19,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::keys::{KeyPair, PublicKey};
+use crate::pkcs1v15;
 use crate::rng::{self, TryCryptoRng};
+use crate::rsa_private::RawRsaPrivate;
 use crate::wire_base64;
 
 /// AES-128 key length in bytes.
@@ -246,14 +248,23 @@ impl KeyPair {
         }
         let sk = self.rsa_private();
         match padding {
-            Padding::Pkcs1v15 => sk.pkcs1v15_decrypt_with_rng(rng, wrapped),
+            // The raw operation through the seam, then our own decoding
+            // with implicit rejection (byte-identical to the rsa crate's).
+            Padding::Pkcs1v15 => {
+                let em = sk.raw_decrypt(rng, wrapped)?;
+                Ok(pkcs1v15::decrypt(self.rejection_key(), em, wrapped))
+            }
             #[cfg(feature = "oaep")]
-            Padding::OaepSha1 => sk.oaep_decrypt_with_rng::<Sha1, _>(rng, wrapped),
+            Padding::OaepSha1 => sk
+                .oaep_decrypt_with_rng::<Sha1, _>(rng, wrapped)
+                .map(Zeroizing::new)
+                .map_err(|e| rng::rsa_error(e, Error::EncryptionFailed)),
             #[cfg(feature = "oaep")]
-            Padding::OaepSha256 => sk.oaep_decrypt_with_rng::<Sha256, _>(rng, wrapped),
+            Padding::OaepSha256 => sk
+                .oaep_decrypt_with_rng::<Sha256, _>(rng, wrapped)
+                .map(Zeroizing::new)
+                .map_err(|e| rng::rsa_error(e, Error::EncryptionFailed)),
         }
-        .map(Zeroizing::new)
-        .map_err(|e| rng::rsa_error(e, Error::EncryptionFailed))
     }
 }
 

@@ -69,6 +69,8 @@ fn check_loadable(bits: usize, sizes: KeySizes) -> Result<()> {
 pub struct KeyPair {
     private: rsa::PrivateKey,
     public: PublicKey,
+    /// PKCS#1 v1.5 implicit rejection's key-only derivation, done at load.
+    rejection: crate::pkcs1v15::RejectionKey,
 }
 
 impl core::fmt::Debug for KeyPair {
@@ -98,8 +100,14 @@ impl KeyPair {
     }
 
     fn from_private(private: rsa::PrivateKey) -> Self {
+        use rsa::traits::PrivateKeyParts;
         let public = PublicKey(private.to_public_key());
-        KeyPair { private, public }
+        let rejection = crate::pkcs1v15::RejectionKey::new(private.d(), private.size());
+        KeyPair {
+            private,
+            public,
+            rejection,
+        }
     }
 
     fn from_loaded(private: rsa::PrivateKey, sizes: KeySizes) -> Result<Self> {
@@ -162,6 +170,10 @@ impl KeyPair {
 
     pub(crate) fn rsa_private(&self) -> &rsa::PrivateKey {
         &self.private
+    }
+
+    pub(crate) fn rejection_key(&self) -> &crate::pkcs1v15::RejectionKey {
+        &self.rejection
     }
 }
 
