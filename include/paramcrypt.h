@@ -329,7 +329,10 @@ paramcrypt_status paramcrypt_keypair_unwrap(const paramcrypt_keypair *keypair,
                                             paramcrypt_session **out);
 
 // Like `paramcrypt_keypair_unwrap`, with blinding randomness from
-// `rng(user, buf, len)`.
+// `rng(user, buf, len)`: in builds whose RSA runs on the portable
+// arithmetic (firmware, `--no-default-features`). Server builds with
+// AWS-LC (the default on x86-64 and aarch64 Linux and macOS) blind with
+// AWS-LC's own generator, seeded by the OS, and do not call `rng`.
 paramcrypt_status paramcrypt_keypair_unwrap_with_rng(const paramcrypt_keypair *keypair,
                                                      const uint8_t *enc_key,
                                                      size_t enc_key_len,
@@ -348,6 +351,16 @@ const char *paramcrypt_status_message(uint32_t status);
 // The library version, a static NUL-terminated string such as `"0.1.0"`;
 // equal to `PARAMCRYPT_VERSION` in the header it was built with. Never NULL.
 const char *paramcrypt_version(void);
+
+// The backend that runs the RSA private-key operation (unwrap) in this
+// build, a static NUL-terminated string: `"AWS-LC"` (server builds on
+// x86-64 and aarch64 Linux and macOS, the default) or `"portable"` (the
+// Rust `rsa` crate's arithmetic: firmware builds and other targets). It
+// says which randomness blinds unwraps: AWS-LC's own generator (seeded by
+// the OS; the `rng` callbacks of `paramcrypt_keypair_unwrap_with_rng` and
+// `paramcrypt_server_open_with_rng` are not called), or the callback (or
+// OS RNG) with the portable backend. Never NULL. Thread-safe.
+const char *paramcrypt_rsa_backend(void);
 
 // Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo
 // of a 2048- to 4096-bit key; CR/LF line breaks tolerated) and stores a new
@@ -482,7 +495,9 @@ paramcrypt_status paramcrypt_server_open(paramcrypt_server *server,
                                          paramcrypt_server_session **out);
 
 // Like `paramcrypt_server_open`, with blinding randomness from
-// `rng(user, buf, len)` (firmware: the hardware RNG).
+// `rng(user, buf, len)` (firmware: the hardware RNG). As with
+// `paramcrypt_keypair_unwrap_with_rng`, server builds with AWS-LC blind
+// with AWS-LC's own generator instead and do not call `rng`.
 paramcrypt_status paramcrypt_server_open_with_rng(paramcrypt_server *server,
                                                   const uint8_t *enc_key,
                                                   size_t enc_key_len,

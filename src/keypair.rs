@@ -268,7 +268,10 @@ pub unsafe extern "C" fn paramcrypt_keypair_unwrap(
 }
 
 /// Like `paramcrypt_keypair_unwrap`, with blinding randomness from
-/// `rng(user, buf, len)`.
+/// `rng(user, buf, len)`: in builds whose RSA runs on the portable
+/// arithmetic (firmware, `--no-default-features`). Server builds with
+/// AWS-LC (the default on x86-64 and aarch64 Linux and macOS) blind with
+/// AWS-LC's own generator, seeded by the OS, and do not call `rng`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_unwrap_with_rng(
     keypair: *const paramcrypt_keypair,

@@ -28,3 +28,22 @@ pub extern "C" fn paramcrypt_version() -> *const c_char {
         VERSION.as_ptr().cast()
     })
 }
+
+/// The backend that runs the RSA private-key operation (unwrap) in this
+/// build, a static NUL-terminated string: `"AWS-LC"` (server builds on
+/// x86-64 and aarch64 Linux and macOS, the default) or `"portable"` (the
+/// Rust `rsa` crate's arithmetic: firmware builds and other targets). It
+/// says which randomness blinds unwraps: AWS-LC's own generator (seeded by
+/// the OS; the `rng` callbacks of `paramcrypt_keypair_unwrap_with_rng` and
+/// `paramcrypt_server_open_with_rng` are not called), or the callback (or
+/// OS RNG) with the portable backend. Never NULL. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn paramcrypt_rsa_backend() -> *const c_char {
+    guard(|| {
+        if paramcrypt_core::RSA_BACKEND == "AWS-LC" {
+            c"AWS-LC".as_ptr()
+        } else {
+            c"portable".as_ptr()
+        }
+    })
+}

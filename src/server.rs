@@ -188,7 +188,9 @@ pub unsafe extern "C" fn paramcrypt_server_open(
 }
 
 /// Like `paramcrypt_server_open`, with blinding randomness from
-/// `rng(user, buf, len)` (firmware: the hardware RNG).
+/// `rng(user, buf, len)` (firmware: the hardware RNG). As with
+/// `paramcrypt_keypair_unwrap_with_rng`, server builds with AWS-LC blind
+/// with AWS-LC's own generator instead and do not call `rng`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_open_with_rng(
     server: *mut paramcrypt_server,

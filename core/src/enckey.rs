@@ -21,7 +21,6 @@ use crate::error::{Error, Result};
 use crate::keys::{KeyPair, PublicKey};
 use crate::pkcs1v15;
 use crate::rng::{self, TryCryptoRng};
-use crate::rsa_private::RawRsaPrivate;
 use crate::wire_base64;
 
 /// AES-128 key length in bytes.
@@ -215,7 +214,9 @@ impl KeyPair {
     }
 
     /// Unwraps a base64 `encKey` into the client's session; `rng` blinds the
-    /// RSA operation.
+    /// RSA operation on the portable backend. On AWS-LC ([`KeyPair::rsa_backend`],
+    /// the `aws-lc` feature) AWS-LC blinds with its own generator, seeded by
+    /// the OS, and `rng` is not used.
     ///
     /// PKCS#1 v1.5 uses implicit rejection: a bad padding yields a synthetic
     /// plaintext that then fails to parse, so it ends in the same
@@ -246,24 +247,17 @@ impl KeyPair {
         if wrapped.len() != self.public_key().size() {
             return Err(Error::EncryptionFailed);
         }
-        let sk = self.rsa_private();
         match padding {
             // The raw operation through the seam, then our own decoding
             // with implicit rejection (byte-identical to the rsa crate's).
             Padding::Pkcs1v15 => {
-                let em = sk.raw_decrypt(rng, wrapped)?;
+                let em = self.raw_decrypt(rng, wrapped)?;
                 Ok(pkcs1v15::decrypt(self.rejection_key(), em, wrapped))
             }
             #[cfg(feature = "oaep")]
-            Padding::OaepSha1 => sk
-                .oaep_decrypt_with_rng::<Sha1, _>(rng, wrapped)
-                .map(Zeroizing::new)
-                .map_err(|e| rng::rsa_error(e, Error::EncryptionFailed)),
+            Padding::OaepSha1 => crate::oaep::decode::<Sha1>(self.raw_decrypt(rng, wrapped)?),
             #[cfg(feature = "oaep")]
-            Padding::OaepSha256 => sk
-                .oaep_decrypt_with_rng::<Sha256, _>(rng, wrapped)
-                .map(Zeroizing::new)
-                .map_err(|e| rng::rsa_error(e, Error::EncryptionFailed)),
+            Padding::OaepSha256 => crate::oaep::decode::<Sha256>(self.raw_decrypt(rng, wrapped)?),
         }
     }
 }
@@ -295,6 +289,15 @@ pub mod hazmat {
     }
 
     impl KeyPair {
+        /// The same key pair with its RSA private-key operation on the
+        /// portable backend (the `rsa` crate's arithmetic), to compare the
+        /// backends.
+        pub fn with_portable_backend(&self) -> KeyPair {
+            let mut key = self.clone();
+            key.accelerated = Default::default();
+            key
+        }
+
         /// RSA-decrypts a binary `encKey` ciphertext without parsing the
         /// plaintext. PKCS#1 v1.5 returns a synthetic plaintext for a bad padding.
         pub fn decrypt_enc_key_plaintext<R: TryCryptoRng + ?Sized>(

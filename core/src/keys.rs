@@ -71,6 +71,8 @@ pub struct KeyPair {
     public: PublicKey,
     /// PKCS#1 v1.5 implicit rejection's key-only derivation, done at load.
     rejection: crate::pkcs1v15::RejectionKey,
+    /// The same key in the accelerated backend, where there is one.
+    pub(crate) accelerated: crate::rsa_private::accelerated::Key,
 }
 
 impl core::fmt::Debug for KeyPair {
@@ -103,10 +105,12 @@ impl KeyPair {
         use rsa::traits::PrivateKeyParts;
         let public = PublicKey(private.to_public_key());
         let rejection = crate::pkcs1v15::RejectionKey::new(private.d(), private.size());
+        let accelerated = crate::rsa_private::accelerated::load(&private);
         KeyPair {
             private,
             public,
             rejection,
+            accelerated,
         }
     }
 
@@ -168,12 +172,33 @@ impl KeyPair {
         self.public.bits()
     }
 
-    pub(crate) fn rsa_private(&self) -> &rsa::PrivateKey {
-        &self.private
-    }
-
     pub(crate) fn rejection_key(&self) -> &crate::pkcs1v15::RejectionKey {
         &self.rejection
+    }
+
+    /// The backend that runs this key's RSA private-key operation: "AWS-LC"
+    /// (servers built with the `aws-lc` feature) or "portable" (the `rsa`
+    /// crate's arithmetic).
+    pub fn rsa_backend(&self) -> &'static str {
+        if crate::rsa_private::accelerated::is_loaded(&self.accelerated) {
+            crate::rsa_private::accelerated::NAME
+        } else {
+            "portable"
+        }
+    }
+
+    /// The raw RSA private-key operation, on the accelerated backend where
+    /// there is one (which blinds with its own generator, not `rng`).
+    pub(crate) fn raw_decrypt<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        use crate::rsa_private::RawRsaPrivate;
+        match crate::rsa_private::accelerated::raw_decrypt(&self.accelerated, ciphertext) {
+            Some(em) => Ok(em),
+            None => self.private.raw_decrypt(rng, ciphertext),
+        }
     }
 }
 

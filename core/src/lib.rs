@@ -58,6 +58,8 @@ mod enckey;
 mod error;
 mod json_rpc;
 mod keys;
+#[cfg(feature = "oaep")]
+mod oaep;
 mod pkcs1v15;
 pub mod rng;
 mod rsa_private;
@@ -72,6 +74,14 @@ pub use keys::{
 };
 pub use rng::{TryCryptoRng, TryRng};
 pub use server::{AcceptedModes, Server, ServerConfig, ServerSession, ServerStats};
+
+/// The backend this build runs the RSA private-key operation on: `"AWS-LC"`
+/// (feature `aws-lc`, on by default on x86-64 and aarch64 Linux and macOS),
+/// or `"portable"` (the `rsa` crate's arithmetic: firmware and other
+/// targets). With AWS-LC the blinding randomness is AWS-LC's own (seeded by
+/// the OS); with the portable backend it is the RNG passed to the
+/// `*_with_rng` functions, or the OS RNG. See [`KeyPair::rsa_backend`].
+pub const RSA_BACKEND: &str = rsa_private::accelerated::NAME;
 
 /// Internals exposed for the fuzz targets and differential tests (feature
 /// `hazmat`). Not for protocol code.

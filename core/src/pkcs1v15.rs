@@ -307,15 +307,16 @@ mod tests {
         let key = rsa::PrivateKey::from_pkcs8_pem(pem).expect("key");
         let k = key.size();
         let rejection = RejectionKey::new(key.d(), k);
-        let (mut valid, mut invalid) = (0usize, 0usize);
+        let accelerated = crate::rsa_private::accelerated::load(&key);
+        let (mut valid, mut invalid, mut on_accelerated) = (0usize, 0usize, 0usize);
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..2u64)
                 .map(|worker| {
-                    let (key, rejection) = (&key, &rejection);
+                    let (key, rejection, accelerated) = (&key, &rejection, &accelerated);
                     scope.spawn(move || {
                         let mut rng =
                             Xorshift(seed ^ (worker + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                        let mut counts = (0usize, 0usize);
+                        let mut counts = (0usize, 0usize, 0usize);
                         for i in 0..count / 2 {
                             let em = encoded_message(&mut rng, k);
                             let m =
@@ -338,15 +339,28 @@ mod tests {
                                 let raw = key.raw_decrypt(&mut crate::rng::OsRng, &c).expect("raw");
                                 assert_eq!(&raw[..], &em[..]);
                             }
+                            // The accelerated backend (AWS-LC, where built)
+                            // on every case: the same encoded message.
+                            if let Some(raw) =
+                                crate::rsa_private::accelerated::raw_decrypt(accelerated, &c)
+                            {
+                                assert_eq!(
+                                    &raw[..],
+                                    &em[..],
+                                    "seed {seed:#x} worker {worker} case {i}"
+                                );
+                                counts.2 += 1;
+                            }
                         }
                         counts
                     })
                 })
                 .collect();
             for worker in workers {
-                let (v, i) = worker.join().expect("worker");
+                let (v, i, a) = worker.join().expect("worker");
                 valid += v;
                 invalid += i;
+                on_accelerated += a;
             }
         });
         // Both kinds in good number: the generator covers both.
@@ -355,8 +369,10 @@ mod tests {
             "{valid} valid, {invalid} invalid"
         );
         std::println!(
-            "{} bits: {valid} valid and {invalid} invalid ciphertexts agree with the rsa crate",
-            k * 8
+            "{} bits: {valid} valid and {invalid} invalid ciphertexts agree with the rsa crate; \
+             {on_accelerated} decrypted to the same encoded message on {}",
+            k * 8,
+            crate::rsa_private::accelerated::NAME
         );
     }
 

@@ -58,3 +58,66 @@ pub(crate) fn i2osp(value: &BoxedUint, len: usize) -> Zeroizing<Vec<u8>> {
     }
     out
 }
+
+/// The accelerated backend of a key pair, where it is built: AWS-LC on
+/// servers (feature `aws-lc`), nothing elsewhere. `raw_decrypt` answers
+/// `None` when there is no accelerated key, and the portable one runs.
+#[cfg(all(
+    feature = "aws-lc",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    any(target_os = "linux", target_os = "macos")
+))]
+pub(crate) mod accelerated {
+    use super::*;
+    use alloc::sync::Arc;
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+
+    pub(crate) type Key = Option<Arc<paramcrypt_rsa_aws_lc::PrivateKey>>;
+
+    pub(crate) const NAME: &str = "AWS-LC";
+
+    pub(crate) fn is_loaded(key: &Key) -> bool {
+        key.is_some()
+    }
+
+    /// AWS-LC's copy of the key, through its PKCS#1 encoding. A key AWS-LC
+    /// does not take stays on the portable backend.
+    pub(crate) fn load(private: &rsa::PrivateKey) -> Key {
+        let der = private.to_pkcs1_der().ok()?;
+        paramcrypt_rsa_aws_lc::PrivateKey::from_pkcs1_der(der.as_bytes()).map(Arc::new)
+    }
+
+    /// `None` when there is no AWS-LC key or AWS-LC refuses the ciphertext:
+    /// the portable operation then answers, so that the result (a message,
+    /// or which error) is the `rsa` crate's for every ciphertext. (AWS-LC
+    /// refuses 0 and 1, which the `rsa` crate decrypts; the ciphertext is
+    /// public, so falling back reveals nothing.)
+    pub(crate) fn raw_decrypt(key: &Key, ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let key = key.as_ref()?;
+        let mut out = Zeroizing::new(alloc::vec![0u8; key.size()]);
+        key.raw_decrypt(ciphertext, &mut out).then_some(out)
+    }
+}
+
+#[cfg(not(all(
+    feature = "aws-lc",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    any(target_os = "linux", target_os = "macos")
+)))]
+pub(crate) mod accelerated {
+    use super::*;
+
+    pub(crate) type Key = ();
+
+    pub(crate) const NAME: &str = "portable";
+
+    pub(crate) fn is_loaded(_key: &Key) -> bool {
+        false
+    }
+
+    pub(crate) fn load(_private: &rsa::PrivateKey) -> Key {}
+
+    pub(crate) fn raw_decrypt(_key: &Key, _ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        None
+    }
+}

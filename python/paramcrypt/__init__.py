@@ -49,6 +49,17 @@ def library_version() -> str:
     return version.decode("ascii")
 
 
+def rsa_backend() -> str:
+    """Which backend runs the RSA private-key operation in the loaded
+    library: "AWS-LC" (server builds on x86-64 and aarch64 Linux and macOS)
+    or "portable". With AWS-LC, unwraps are blinded by AWS-LC's own
+    generator and an ``rng=`` hook is not called for them."""
+    from . import _ffi
+
+    backend: bytes = _ffi.rsa_backend()
+    return backend.decode("ascii")
+
+
 __all__ = [
     "AcceptedModes",
     "ENCRYPTION_FAILED_CODE",
@@ -72,4 +83,5 @@ __all__ = [
     "decrypted_max_len",
     "library_path",
     "library_version",
+    "rsa_backend",
 ]

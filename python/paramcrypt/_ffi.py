@@ -110,6 +110,7 @@ def _status_fn(name: str, argtypes: list[Any]) -> Any:
 
 status_message = _declare("paramcrypt_status_message", [c_uint32], ctypes.c_char_p)
 version = _declare("paramcrypt_version", [], ctypes.c_char_p)
+rsa_backend = _declare("paramcrypt_rsa_backend", [], ctypes.c_char_p)
 
 keypair_generate = _status_fn("paramcrypt_keypair_generate", [c_size_t, c_void_pp])
 keypair_generate_with_rng = _status_fn(

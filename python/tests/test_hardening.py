@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import paramcrypt
 from paramcrypt import EncryptionFailed, KeyPair, Mode, PublicKey, RngError, Server, Session, Status
 
 PYTHON_DIR = Path(__file__).resolve().parents[1]
@@ -182,3 +183,19 @@ def test_secrets_in_bytearrays_are_used_in_place_and_decrypted_into_one(key_2048
     pem = bytearray(key_2048.to_pem().encode())
     assert KeyPair.from_pem(pem).bits == 2048
     assert PublicKey.from_base64(bytearray(key_2048.public_key_base64().encode())).bits == 2048
+
+
+def test_the_rsa_backend_is_named_and_decides_whether_unwrap_asks_the_rng(key_2048: KeyPair) -> None:
+    backend = paramcrypt.rsa_backend()
+    assert backend in ("AWS-LC", "portable")
+
+    def unplugged(n: int) -> bytes:
+        raise OSError("hardware RNG unplugged")
+
+    enc_key = Session.new().wrap(key_2048.public_key())
+    if backend == "AWS-LC":
+        # AWS-LC blinds with its own generator: the hook is not called.
+        assert key_2048.unwrap(enc_key, rng=unplugged).mode == Mode.KEY_IV
+    else:
+        with pytest.raises(RngError):
+            key_2048.unwrap(enc_key, rng=unplugged)

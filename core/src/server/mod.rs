@@ -279,7 +279,8 @@ impl Server {
 
     /// Opens a base64 `encKey` into a server session: from the cache when
     /// this RSA ciphertext was opened before, else by unwrapping it (`rng`
-    /// blinds the RSA operation) and caching the result.
+    /// blinds the RSA operation on the portable backend; AWS-LC uses its own
+    /// generator) and caching the result.
     ///
     /// Every failure is [`Error::EncryptionFailed`]: a malformed or stale
     /// encKey, a mode the server does not accept, a refused common key.

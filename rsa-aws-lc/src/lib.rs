@@ -1,0 +1,139 @@
+//! AWS-LC's RSA arithmetic for paramcrypt on servers: the raw RSA
+//! private-key operation (RSADP, blinded, constant time, CRT with AWS-LC's
+//! fault check) and the raw public-key operation. Padding is not done
+//! here: paramcrypt-core decodes PKCS#1 v1.5 (with implicit rejection) and
+//! OAEP itself, so that this backend and the portable one give the same
+//! bytes.
+//!
+//! The FFI calls are this crate's only purpose and its only `unsafe`.
+//! Randomness: AWS-LC blinds with its own generator (a DRBG seeded from the
+//! operating system), not with a caller's RNG.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use core::ptr::NonNull;
+
+use aws_lc_sys as sys;
+
+/// An RSA private key held by AWS-LC.
+pub struct PrivateKey {
+    rsa: NonNull<sys::RSA>,
+    size: usize,
+}
+
+// SAFETY: AWS-LC's RSA objects may be used from several threads at once for
+// private-key operations (its blinding state is locked internally), and
+// moved between threads; `PrivateKey` offers nothing that mutates the key.
+unsafe impl Send for PrivateKey {}
+unsafe impl Sync for PrivateKey {}
+
+impl PrivateKey {
+    /// Loads a PKCS#1 `RSAPrivateKey` DER encoding (with its CRT values)
+    /// and checks the key's consistency. `None` if AWS-LC rejects it.
+    pub fn from_pkcs1_der(der: &[u8]) -> Option<Self> {
+        // SAFETY: `der` is a valid slice; AWS-LC returns an owned key or NULL.
+        let rsa =
+            NonNull::new(unsafe { sys::RSA_private_key_from_bytes(der.as_ptr(), der.len()) })?;
+        // SAFETY: `rsa` is a live key; `key` owns it from here (and frees it
+        // if the check fails).
+        let size = unsafe { sys::RSA_size(rsa.as_ptr()) } as usize;
+        let key = PrivateKey { rsa, size };
+        // SAFETY: as above.
+        if unsafe { sys::RSA_check_key(key.rsa.as_ptr()) } != 1 {
+            return None;
+        }
+        Some(key)
+    }
+
+    /// The modulus length in octets.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// RSADP: writes `ciphertext`^d mod n as `size()` octets to `out`.
+    /// `false` when the ciphertext is not `size()` octets or not below the
+    /// modulus, or is 0 or 1 (which AWS-LC refuses), or the operation fails
+    /// (its fault check included).
+    pub fn raw_decrypt(&self, ciphertext: &[u8], out: &mut [u8]) -> bool {
+        if ciphertext.len() != self.size || out.len() != self.size {
+            return false;
+        }
+        let mut written = 0usize;
+        // SAFETY: the key is live; `out` holds `out.len()` writable octets and
+        // `ciphertext` `ciphertext.len()` readable ones, which do not overlap.
+        let ok = unsafe {
+            sys::RSA_decrypt(
+                self.rsa.as_ptr(),
+                &mut written,
+                out.as_mut_ptr(),
+                out.len(),
+                ciphertext.as_ptr(),
+                ciphertext.len(),
+                sys::RSA_NO_PADDING as core::ffi::c_int,
+            )
+        };
+        if ok != 1 || written != self.size {
+            // AWS-LC queues an error; clear it so that it cannot be read
+            // later by unrelated code on this thread.
+            // SAFETY: no arguments; clears this thread's error queue.
+            unsafe { sys::ERR_clear_error() };
+            out.fill(0);
+            return false;
+        }
+        true
+    }
+}
+
+impl Drop for PrivateKey {
+    fn drop(&mut self) {
+        // SAFETY: we own the key; AWS-LC wipes its secret values when freeing.
+        unsafe { sys::RSA_free(self.rsa.as_ptr()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = include_str!("../../tests/data/keys/rsa2048_pkcs1.pem");
+
+    /// The PEM body of the PKCS#1 test key, decoded.
+    fn key_der() -> Vec<u8> {
+        let body: String = KEY.lines().filter(|l| !l.starts_with("-----")).collect();
+        let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let (mut bits, mut count, mut out) = (0u32, 0, Vec::new());
+        for c in body.bytes().filter(|&c| c != b'=') {
+            bits = bits << 6 | table.iter().position(|&t| t == c).expect("base64") as u32;
+            count += 6;
+            if count >= 8 {
+                count -= 8;
+                out.push((bits >> count) as u8);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_key_loads_and_decrypts_and_bad_inputs_fail() {
+        let key = PrivateKey::from_pkcs1_der(&key_der()).expect("key");
+        assert_eq!(key.size(), 256);
+        let mut two = vec![0u8; 256];
+        two[255] = 2;
+        let (mut first, mut second) = (vec![0u8; 256], vec![0u8; 256]);
+        assert!(key.raw_decrypt(&two, &mut first));
+        assert!(key.raw_decrypt(&two, &mut second));
+        assert_eq!(first, second, "blinding does not change the result");
+        assert_ne!(first, two);
+        // Not below the modulus (AWS-LC also refuses 0 and 1); wrong lengths.
+        let mut out = vec![0xAAu8; 256];
+        assert!(!key.raw_decrypt(&[0xFF; 256], &mut out));
+        assert!(out.iter().all(|&b| b == 0), "a failure leaves no output");
+        assert!(!key.raw_decrypt(&two[1..], &mut out));
+        assert!(!key.raw_decrypt(&two, &mut out[1..]));
+    }
+
+    #[test]
+    fn garbage_is_not_a_key() {
+        assert!(PrivateKey::from_pkcs1_der(b"").is_none());
+        assert!(PrivateKey::from_pkcs1_der(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_none());
+    }
+}
