@@ -11,6 +11,9 @@
 //!
 //! - `unwrap`: RSA-2048 PKCS#1 v1.5 encKey unwrap, valid encKeys vs
 //!   ciphertexts with invalid padding (implicit rejection).
+//! - `unwrap-invalid`: the same, with both classes ending in 40002: valid
+//!   padding around a message that is not a key vs invalid padding (the
+//!   padding oracle question: does the padding check show through time?).
 //! - `pkcs7`: parameter decryption, valid vs invalid PKCS#7 padding (same
 //!   length).
 //! - `pkcs7-invalid`: the same, two invalid paddings: a zero final byte vs
@@ -270,8 +273,9 @@ fn main() {
             cases.push(arg);
         }
     }
-    const ALL: [&str; 7] = [
+    const ALL: [&str; 8] = [
         "unwrap",
+        "unwrap-invalid",
         "pkcs7",
         "pkcs7-invalid",
         "pkcs7-valid",
@@ -286,8 +290,11 @@ fn main() {
         eprintln!("unknown case {unknown}; cases: {}", ALL.join(", "));
         std::process::exit(2);
     }
-    println!("paramcrypt timing: {per_class} measurements per class; |t| < 5 means not told apart");
     let key_pair = KeyPair::from_pem(KEY_PEM).expect("key");
+    println!(
+        "paramcrypt timing: {per_class} measurements per class; |t| < 5 means not told apart; RSA on {}",
+        key_pair.rsa_backend()
+    );
     for case in &cases {
         match case.as_str() {
             "unwrap" => {
@@ -300,6 +307,38 @@ fn main() {
                 let inputs = [valid_enc_keys(key_pair.public_key(), POOL), invalid];
                 measure(
                     "unwrap, valid vs invalid PKCS#1 v1.5 padding",
+                    per_class,
+                    &inputs,
+                    |text| {
+                        let _ = black_box(key_pair.unwrap(text, Padding::Pkcs1v15));
+                    },
+                );
+            }
+            "unwrap-invalid" => {
+                // PKCS#1 v1.5 ciphertexts with valid padding around 40
+                // random bytes (neither a key:iv text nor a 16-byte key).
+                let public = rsa::PublicKey::from_public_key_pem(PUBLIC_PEM).expect("public key");
+                let mut os = paramcrypt_core::rng::OsRng;
+                let not_keys: Vec<Vec<u8>> = (0..POOL)
+                    .map(|i| {
+                        let message: Vec<u8> = (0..40).map(|j| (i * 7 + j * 13) as u8).collect();
+                        let c = public
+                            .encrypt(&mut os, rsa::Pkcs1v15Encrypt, &message)
+                            .expect("encrypt");
+                        Base64::encode_string(&c).into_bytes()
+                    })
+                    .collect();
+                let mut invalid = invalid_padding_ciphertexts(2 * POOL);
+                invalid.retain(|text| key_pair.unwrap(text, Padding::Pkcs1v15).is_err());
+                invalid.truncate(POOL);
+                assert!(
+                    not_keys
+                        .iter()
+                        .all(|t| key_pair.unwrap(t, Padding::Pkcs1v15).is_err())
+                );
+                let inputs = [not_keys, invalid];
+                measure(
+                    "unwrap, valid padding (not a key) vs invalid padding (both 40002)",
                     per_class,
                     &inputs,
                     |text| {
