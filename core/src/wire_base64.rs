@@ -1,10 +1,14 @@
 //! Base64 as it travels on the wire: RFC 4648 standard alphabet with `=`
 //! padding. Decoding tolerates CR/LF line breaks (some device stacks wrap at
 //! 76 columns) and rejects everything else, including non-canonical padding
-//! bits. `base64ct` does the work in constant time.
+//! bits. These values are public (ciphertexts), so on std targets the SIMD
+//! `base64-simd` does the work, with runtime CPU detection; without std
+//! (firmware) `base64ct` does it, in constant time. Secret material (PEM keys,
+//! the key:iv text) never comes through here.
 
 use alloc::string::String;
 use alloc::vec::Vec;
+#[cfg(not(feature = "std"))]
 use base64ct::{Base64, Encoding};
 
 /// Length of the base64 text for `n` bytes (`n` no larger than a key or a
@@ -29,13 +33,35 @@ pub(crate) const fn decoded_len_max(text_len: usize) -> usize {
 
 /// Encodes `bytes` into a new `String`.
 pub(crate) fn encode(bytes: &[u8]) -> String {
+    #[cfg(feature = "std")]
+    return base64_simd::STANDARD.encode_to_string(bytes);
+    #[cfg(not(feature = "std"))]
     Base64::encode_string(bytes)
 }
 
 /// Encodes `bytes` into `out`, which must hold `encoded_len(bytes.len())` bytes.
 pub(crate) fn encode_into(bytes: &[u8], out: &mut [u8]) -> usize {
+    let out = &mut out[..encoded_len(bytes.len())];
+    #[cfg(feature = "std")]
+    return base64_simd::STANDARD
+        .encode(bytes, base64_simd::AsOut::as_out(out))
+        .len();
     // The callers size `out` with `encoded_len`, so this cannot fail.
+    #[cfg(not(feature = "std"))]
     Base64::encode(bytes, out).map(str::len).unwrap_or(0)
+}
+
+/// Decodes one block of padded base64 (no line breaks) into `out`, which
+/// holds at least `decoded_len_max(text.len())` bytes: `None` for anything
+/// but canonical padded base64.
+fn decode_block<'a>(text: &[u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
+    #[cfg(feature = "std")]
+    return base64_simd::STANDARD
+        .decode(text, base64_simd::AsOut::as_out(out))
+        .ok()
+        .map(|decoded| &*decoded);
+    #[cfg(not(feature = "std"))]
+    Base64::decode(text, out).ok().map(|decoded| &*decoded)
 }
 
 /// The longest text accepted for at most `decoded_max` bytes: the base64
@@ -50,11 +76,25 @@ fn is_line_break(c: u8) -> bool {
     c == b'\r' || c == b'\n'
 }
 
+/// How many CR and LF bytes `text` holds. Counted in byte-wide lanes, 255
+/// bytes at a time, so that the compiler vectorizes it (a scan of the
+/// whole text, before anything is decoded, on every value).
+fn count_line_breaks(text: &[u8]) -> usize {
+    text.chunks(255)
+        .map(|chunk| {
+            let in_chunk = chunk
+                .iter()
+                .fold(0u8, |n, &c| n + u8::from(is_line_break(c)));
+            usize::from(in_chunk)
+        })
+        .sum()
+}
+
 /// The exact decoded length of `text`, from its length alone (CR/LF skipped,
 /// `=` padding counted): `None` when no well-formed base64 has this shape.
 /// Public information only: it does not look at what the characters encode.
 pub(crate) fn decoded_len(text: &[u8]) -> Option<usize> {
-    let breaks = text.iter().filter(|&&c| is_line_break(c)).count();
+    let breaks = count_line_breaks(text);
     let chars = text.len() - breaks;
     if chars == 0 || !chars.is_multiple_of(4) {
         return None;
@@ -80,11 +120,11 @@ pub(crate) fn decode_chunks(text: &[u8], mut sink: impl FnMut(&[u8]) -> Option<(
     // No line breaks (the usual case): decode the text where it is. Servers
     // only; small targets keep their flash and use the general loop below.
     #[cfg(target_pointer_width = "64")]
-    if !text.iter().any(|&c| is_line_break(c)) {
+    if count_line_breaks(text) == 0 {
         let mut chunks = text.chunks(CHUNK).peekable();
         chunks.peek()?; // empty input
         while let Some(chunk) = chunks.next() {
-            let decoded = Base64::decode(chunk, &mut bytes).ok()?;
+            let decoded = decode_block(chunk, &mut bytes)?;
             if chunks.peek().is_some() && decoded.len() != CHUNK / 4 * 3 {
                 return None; // padding before the end
             }
@@ -97,7 +137,7 @@ pub(crate) fn decode_chunks(text: &[u8], mut sink: impl FnMut(&[u8]) -> Option<(
     for &c in text.iter().filter(|&&c| !is_line_break(c)) {
         if held == CHUNK {
             // More follows, so this chunk must be whole: no padding in it.
-            let decoded = Base64::decode(chars, &mut bytes).ok()?;
+            let decoded = decode_block(&chars, &mut bytes)?;
             if decoded.len() != CHUNK / 4 * 3 {
                 return None;
             }
@@ -110,8 +150,8 @@ pub(crate) fn decode_chunks(text: &[u8], mut sink: impl FnMut(&[u8]) -> Option<(
     if held == 0 {
         return None;
     }
-    // `decode` (unlike `decode_in_place`) also rejects non-canonical final bits.
-    sink(Base64::decode(&chars[..held], &mut bytes).ok()?)
+    // Both decoders reject non-canonical final bits.
+    sink(decode_block(&chars[..held], &mut bytes)?)
 }
 
 /// Decodes `text` (CR/LF skipped) into `out` and returns the length, or
