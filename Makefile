@@ -21,7 +21,7 @@ if [ "$${CI:-}" = true ]; then echo "error: CI=true and a suite CI must run was 
 endef
 
 .PHONY: all build header demo test lint deny deny-advisories test-wheel test-rust test-nostd test-interop test-c test-python \
-        test-firmware test-firmware-patches test-miri test-differential fuzz fuzz-smoke venv install clean
+        test-firmware test-firmware-patches test-miri test-differential test-bench-build bench fuzz fuzz-smoke venv install clean
 
 all: build
 
@@ -38,7 +38,7 @@ header:
 demo:
 	$(MAKE) --no-print-directory -C c-examples demo
 
-test: lint deny test-rust test-differential test-nostd test-miri test-interop test-c test-python test-firmware-patches test-firmware fuzz-smoke
+test: lint deny test-rust test-differential test-nostd test-miri test-interop test-c test-bench-build test-python test-firmware-patches test-firmware fuzz-smoke
 	@echo "make test: all suites passed"
 
 # Formatting, Clippy on every crate and target, ruff and mypy --strict on python/.
@@ -152,6 +152,22 @@ test-firmware-patches:
 	  $(MAKE) --no-print-directory -C c-examples/firmware test-patches; \
 	else \
 	  $(call skip,firmware dependency patch tests (needs patch)); \
+	fi
+
+# The benchmarks: the Rust API's core paths, then the C program comparing
+# paramcrypt with OpenSSL 3 and mbedTLS 2.28 through their C APIs (needs
+# libssl-dev and libmbedtls-dev; pinned to CPU 0; ROUNDS=7 by default).
+# Figures, not tests: `make test` only builds the C program.
+ROUNDS ?= 7
+bench: build
+	$(CARGO) run --quiet --release -p paramcrypt-bench
+	$(MAKE) --no-print-directory -C bench/c run ROUNDS=$(ROUNDS)
+
+test-bench-build: build
+	@if [ -f /usr/include/openssl/evp.h ] && [ -f /usr/include/mbedtls/rsa.h ]; then \
+	  $(MAKE) --no-print-directory -C bench/c; \
+	else \
+	  $(call skip,C benchmark build (needs libssl-dev and libmbedtls-dev)); \
 	fi
 
 # The fuzz targets (fuzz/, cargo-fuzz on the nightly toolchain; .ci/run
