@@ -68,3 +68,42 @@ fn both_backends_agree_on_valid_and_invalid_ciphertexts() {
         }
     }
 }
+
+#[test]
+fn wraps_made_on_either_backend_open_on_both_and_in_the_rsa_crate() {
+    use rsa::pkcs8::DecodePrivateKey;
+    let key = fixture_key(2048);
+    let independent =
+        rsa::PrivateKey::from_pkcs8_pem(&read_text("keys/rsa2048_pkcs8.pem")).unwrap();
+    let portable_key = key.with_portable_backend();
+    for public in [
+        key.public_key().clone(),
+        key.public_key().with_portable_backend(),
+    ] {
+        for padding in [Padding::Pkcs1v15, Padding::OaepSha1, Padding::OaepSha256] {
+            for mode in [Mode::KeyIv, Mode::PerMessageIv] {
+                let session = Session::new(mode).unwrap();
+                let enc_key = session.wrap(&public, padding).unwrap();
+                let secret = session.encrypt(b"secret").unwrap();
+                for opener in [key, &portable_key] {
+                    let opened = opener.unwrap(enc_key.as_bytes(), padding).unwrap();
+                    assert_eq!(&opened.decrypt(secret.as_bytes()).unwrap()[..], b"secret");
+                }
+                // The rsa crate's own decryption reads our encoding.
+                let ciphertext = unb64(&enc_key);
+                let plaintext = match padding {
+                    Padding::Pkcs1v15 => independent.decrypt(rsa::Pkcs1v15Encrypt, &ciphertext),
+                    Padding::OaepSha1 => {
+                        independent.decrypt(rsa::Oaep::<sha1::Sha1>::new(), &ciphertext)
+                    }
+                    Padding::OaepSha256 => {
+                        independent.decrypt(rsa::Oaep::<rsa::sha2::Sha256>::new(), &ciphertext)
+                    }
+                }
+                .unwrap();
+                let expected = if mode == Mode::KeyIv { 65 } else { 16 };
+                assert_eq!(plaintext.len(), expected, "{padding:?} {mode:?}");
+            }
+        }
+    }
+}

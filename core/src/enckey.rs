@@ -132,16 +132,17 @@ impl Session {
         padding: Padding,
     ) -> Result<String> {
         let plaintext = self.enc_key_plaintext();
-        let pk = public_key.rsa_public();
-        let wrapped = match padding {
-            Padding::Pkcs1v15 => pk.pkcs1v15_encrypt_with_rng(rng, &plaintext),
+        let k = public_key.size();
+        // The padding is ours, with randomness from `rng` on every backend;
+        // the RSA public-key operation runs on AWS-LC where it is built.
+        let em = match padding {
+            Padding::Pkcs1v15 => pkcs1v15::encode(rng, &plaintext, k)?,
             #[cfg(feature = "oaep")]
-            Padding::OaepSha1 => pk.oaep_encrypt_with_rng::<Sha1, _>(rng, &plaintext),
+            Padding::OaepSha1 => crate::oaep::encode::<Sha1, _>(rng, &plaintext, k)?,
             #[cfg(feature = "oaep")]
-            Padding::OaepSha256 => pk.oaep_encrypt_with_rng::<Sha256, _>(rng, &plaintext),
-        }
-        // Only a modulus too small for the plaintext fails here besides the RNG.
-        .map_err(|e| rng::rsa_error(e, Error::KeyTooSmall))?;
+            Padding::OaepSha256 => crate::oaep::encode::<Sha256, _>(rng, &plaintext, k)?,
+        };
+        let wrapped = public_key.raw_encrypt(&em)?;
         Ok(wire_base64::encode(&wrapped))
     }
 
@@ -297,7 +298,17 @@ pub mod hazmat {
             key.accelerated = Default::default();
             key
         }
+    }
 
+    impl PublicKey {
+        /// The same public key with its RSA operation on the portable
+        /// backend, to compare the backends.
+        pub fn with_portable_backend(&self) -> PublicKey {
+            self.portable()
+        }
+    }
+
+    impl KeyPair {
         /// RSA-decrypts a binary `encKey` ciphertext without parsing the
         /// plaintext. PKCS#1 v1.5 returns a synthetic plaintext for a bad padding.
         pub fn decrypt_enc_key_plaintext<R: TryCryptoRng + ?Sized>(

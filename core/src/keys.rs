@@ -103,7 +103,7 @@ impl KeyPair {
 
     fn from_private(private: rsa::PrivateKey) -> Self {
         use rsa::traits::PrivateKeyParts;
-        let public = PublicKey(private.to_public_key());
+        let public = PublicKey::new(private.to_public_key());
         let rejection = crate::pkcs1v15::RejectionKey::new(private.d(), private.size());
         let accelerated = crate::rsa_private::accelerated::load(&private);
         KeyPair {
@@ -204,10 +204,48 @@ impl KeyPair {
 
 /// An RSA public key: what `getPublicKey` returns and what a client wraps its
 /// common key to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PublicKey(rsa::PublicKey);
+#[derive(Clone)]
+pub struct PublicKey(rsa::PublicKey, crate::rsa_private::accelerated::PublicKey);
+
+impl core::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("PublicKey").field(&self.0).finish()
+    }
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for PublicKey {}
 
 impl PublicKey {
+    /// The key, with its copy in the accelerated backend where there is one.
+    fn new(key: rsa::PublicKey) -> Self {
+        let accelerated = crate::rsa_private::accelerated::load_public(&key);
+        PublicKey(key, accelerated)
+    }
+
+    /// RSAEP on the encoded message `em` (k octets, below the modulus), on
+    /// the accelerated backend where there is one.
+    pub(crate) fn raw_encrypt(&self, em: &[u8]) -> Result<Vec<u8>> {
+        if let Some(c) = crate::rsa_private::accelerated::raw_encrypt(&self.1, em) {
+            return Ok(c);
+        }
+        let m = rsa::BoxedUint::from_be_slice(em, self.0.n_bits_precision())
+            .map_err(|_| Error::KeyTooSmall)?;
+        let c = rsa::hazmat::rsa_encrypt(&self.0, &m).map_err(|_| Error::KeyTooSmall)?;
+        Ok(crate::rsa_private::i2osp(&c, self.size()).to_vec())
+    }
+
+    /// The same key without its accelerated copy (tests compare the backends).
+    #[cfg(feature = "hazmat")]
+    pub(crate) fn portable(&self) -> Self {
+        PublicKey(self.0.clone(), Default::default())
+    }
+
     /// Parses the `getPublicKey` value: base64 of the DER SubjectPublicKeyInfo
     /// of a 2048- to 4096-bit RSA key. CR/LF line breaks are tolerated.
     pub fn from_base64(text: &str) -> Result<Self> {
@@ -246,7 +284,7 @@ impl PublicKey {
         parsed: core::result::Result<rsa::PublicKey, rsa::pkcs8::spki::Error>,
         sizes: KeySizes,
     ) -> Result<Self> {
-        let key = PublicKey(parsed.map_err(|_| Error::InvalidKey)?);
+        let key = PublicKey::new(parsed.map_err(|_| Error::InvalidKey)?);
         check_loadable(key.bits(), sizes)?;
         Ok(key)
     }
@@ -280,9 +318,5 @@ impl PublicKey {
     /// The modulus size in bytes: the length of every RSA ciphertext for this key.
     pub fn size(&self) -> usize {
         self.0.size()
-    }
-
-    pub(crate) fn rsa_public(&self) -> &rsa::PublicKey {
-        &self.0
     }
 }

@@ -10,6 +10,7 @@ use rsa::sha2::Digest;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::rng::{self, TryCryptoRng};
 
 /// `out` ^= MGF1(seed), with the hash `D`.
 fn mgf1_xor<D: Digest>(seed: &[u8], out: &mut [u8]) {
@@ -52,6 +53,32 @@ pub(crate) fn decode<D: Digest>(mut em: Zeroizing<Vec<u8>>) -> Result<Zeroizing<
         return Err(Error::EncryptionFailed);
     }
     Ok(Zeroizing::new(db[h + separator as usize + 1..].to_vec()))
+}
+
+/// EME-OAEP encoding (RFC 8017 §7.1.1 step 2) with the empty label and
+/// MGF1 over `D`, the seed from `rng`: the k-octet block for the RSA
+/// public-key operation. [`Error::KeyTooSmall`] when M does not fit.
+pub(crate) fn encode<D: Digest, R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+    message: &[u8],
+    k: usize,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let h = <D as Digest>::output_size();
+    if k < 2 * h + 2 || message.len() > k - 2 * h - 2 {
+        return Err(Error::KeyTooSmall);
+    }
+    let mut em = Zeroizing::new(alloc::vec![0u8; k]);
+    let (_, rest) = em.split_at_mut(1);
+    let (seed, db) = rest.split_at_mut(h);
+    // DB = lHash || PS (zeros) || 0x01 || M.
+    db[..h].copy_from_slice(&D::digest([]));
+    let one = db.len() - message.len() - 1;
+    db[one] = 1;
+    db[one + 1..].copy_from_slice(message);
+    rng::fill(rng, seed)?;
+    mgf1_xor::<D>(seed, db);
+    mgf1_xor::<D>(db, seed);
+    Ok(em)
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ use rsa::BoxedUint;
 use rsa::sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::error::{Error, Result};
+use crate::rng::{self, TryCryptoRng};
 use crate::rsa_private::i2osp;
 
 /// The key of the key-derivation step, DH = SHA-256(I2OSP(d, k)) (§7.2
@@ -117,6 +119,35 @@ pub(crate) fn decrypt(
     }
     let len = l.ct_select(&u32::from(al), invalid) as usize;
     Zeroizing::new(em[k - len..].to_vec())
+}
+
+/// EME-PKCS1-v1_5 encoding for encryption (RFC 8017 §7.2.1 step 2):
+/// 0x00 || 0x02 || PS || 0x00 || M, with PS nonzero octets from `rng`, as a
+/// k-octet block for the RSA public-key operation. [`Error::KeyTooSmall`]
+/// when M does not fit.
+pub(crate) fn encode<R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+    message: &[u8],
+    k: usize,
+) -> Result<Zeroizing<Vec<u8>>> {
+    if message.len() + 11 > k {
+        return Err(Error::KeyTooSmall);
+    }
+    let mut em = Zeroizing::new(alloc::vec![0u8; k]);
+    em[1] = 2;
+    let separator = k - message.len() - 1;
+    let padding = &mut em[2..separator];
+    rng::fill(rng, padding)?;
+    // A zero octet would end the padding early: draw it again.
+    for octet in padding.iter_mut() {
+        while *octet == 0 {
+            let mut fresh = [0u8; 1];
+            rng::fill(rng, &mut fresh)?;
+            *octet = fresh[0];
+        }
+    }
+    em[separator + 1..].copy_from_slice(message);
+    Ok(em)
 }
 
 #[cfg(test)]

@@ -73,6 +73,21 @@ pub(crate) mod accelerated {
     use rsa::pkcs1::EncodeRsaPrivateKey;
 
     pub(crate) type Key = Option<Arc<paramcrypt_rsa_aws_lc::PrivateKey>>;
+    pub(crate) type PublicKey = Option<Arc<paramcrypt_rsa_aws_lc::PublicKey>>;
+
+    /// AWS-LC's copy of a public key, through its PKCS#1 encoding.
+    pub(crate) fn load_public(key: &rsa::PublicKey) -> PublicKey {
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        let der = key.to_pkcs1_der().ok()?;
+        paramcrypt_rsa_aws_lc::PublicKey::from_pkcs1_der(der.as_bytes()).map(Arc::new)
+    }
+
+    /// RSAEP with AWS-LC; `None` when there is no AWS-LC key or it refuses.
+    pub(crate) fn raw_encrypt(key: &PublicKey, em: &[u8]) -> Option<Vec<u8>> {
+        let key = key.as_ref()?;
+        let mut out = alloc::vec![0u8; key.size()];
+        key.raw_encrypt(em, &mut out).then_some(out)
+    }
 
     pub(crate) const NAME: &str = "AWS-LC";
 
@@ -108,6 +123,13 @@ pub(crate) mod accelerated {
     use super::*;
 
     pub(crate) type Key = ();
+    pub(crate) type PublicKey = ();
+
+    pub(crate) fn load_public(_key: &rsa::PublicKey) -> PublicKey {}
+
+    pub(crate) fn raw_encrypt(_key: &PublicKey, _em: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
 
     pub(crate) const NAME: &str = "portable";
 

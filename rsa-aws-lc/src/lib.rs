@@ -1,6 +1,6 @@
 //! AWS-LC's RSA arithmetic for paramcrypt on servers: the raw RSA
 //! private-key operation (RSADP, blinded, constant time, CRT with AWS-LC's
-//! fault check) and the raw public-key operation. Padding is not done
+//! fault check) and the raw public-key operation (RSAEP, for wrapping). Padding is not done
 //! here: paramcrypt-core decodes PKCS#1 v1.5 (with implicit rejection) and
 //! OAEP itself, so that this backend and the portable one give the same
 //! bytes.
@@ -86,6 +86,69 @@ impl PrivateKey {
 impl Drop for PrivateKey {
     fn drop(&mut self) {
         // SAFETY: we own the key; AWS-LC wipes its secret values when freeing.
+        unsafe { sys::RSA_free(self.rsa.as_ptr()) };
+    }
+}
+
+/// An RSA public key held by AWS-LC.
+pub struct PublicKey {
+    rsa: NonNull<sys::RSA>,
+    size: usize,
+}
+
+// SAFETY: public-key operations on an AWS-LC RSA object may run on several
+// threads at once; `PublicKey` offers nothing that mutates the key.
+unsafe impl Send for PublicKey {}
+unsafe impl Sync for PublicKey {}
+
+impl PublicKey {
+    /// Loads a PKCS#1 `RSAPublicKey` DER encoding. `None` if AWS-LC rejects it.
+    pub fn from_pkcs1_der(der: &[u8]) -> Option<Self> {
+        // SAFETY: `der` is a valid slice; AWS-LC returns an owned key or NULL.
+        let rsa = NonNull::new(unsafe { sys::RSA_public_key_from_bytes(der.as_ptr(), der.len()) })?;
+        // SAFETY: `rsa` is a live key, owned by the value returned.
+        let size = unsafe { sys::RSA_size(rsa.as_ptr()) } as usize;
+        Some(PublicKey { rsa, size })
+    }
+
+    /// The modulus length in octets.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// RSAEP: writes `message`^e mod n as `size()` octets to `out`.
+    /// `false` when the message is not `size()` octets or not below the
+    /// modulus.
+    pub fn raw_encrypt(&self, message: &[u8], out: &mut [u8]) -> bool {
+        if message.len() != self.size || out.len() != self.size {
+            return false;
+        }
+        let mut written = 0usize;
+        // SAFETY: the key is live; `out` holds `out.len()` writable octets and
+        // `message` `message.len()` readable ones, which do not overlap.
+        let ok = unsafe {
+            sys::RSA_encrypt(
+                self.rsa.as_ptr(),
+                &mut written,
+                out.as_mut_ptr(),
+                out.len(),
+                message.as_ptr(),
+                message.len(),
+                sys::RSA_NO_PADDING as core::ffi::c_int,
+            )
+        };
+        if ok != 1 || written != self.size {
+            // SAFETY: no arguments; clears this thread's error queue.
+            unsafe { sys::ERR_clear_error() };
+            return false;
+        }
+        true
+    }
+}
+
+impl Drop for PublicKey {
+    fn drop(&mut self) {
+        // SAFETY: we own the key.
         unsafe { sys::RSA_free(self.rsa.as_ptr()) };
     }
 }
