@@ -102,7 +102,7 @@ pub mod hazmat {
     /// The decoded length the wire decoder predicts from the text's shape
     /// alone (`None` when no well-formed base64 has this shape).
     pub fn wire_base64_decoded_len(text: &[u8]) -> Option<usize> {
-        crate::wire_base64::decoded_len(text)
+        crate::wire_base64::shape(text).map(|shape| shape.decoded_len)
     }
 }
 

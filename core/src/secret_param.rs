@@ -120,14 +120,14 @@ impl Session {
     /// length before anything is decoded, so it reveals nothing about the
     /// contents. On error `out` holds no plaintext: what was written is wiped.
     pub fn decrypt_into(&self, text: &[u8], out: &mut [u8]) -> Result<usize> {
-        let max_plaintext = plaintext_capacity(self.mode, text)?;
+        let (max_plaintext, shape) = plaintext_capacity(self.mode, text)?;
         if out.len() < max_plaintext {
             return Err(Error::BufferTooSmall {
                 needed: max_plaintext,
             });
         }
         let out = &mut out[..max_plaintext];
-        match self.decrypt_stream(text, out) {
+        match self.decrypt_stream(text, shape.line_breaks, out) {
             Some((len, valid)) => {
                 // Valid padding or not, the same work: every byte is ANDed
                 // with a mask that keeps it (0xFF) or wipes it (0x00); then
@@ -157,7 +157,12 @@ impl Session {
     /// length less one byte: `None` for malformed base64, else the
     /// plaintext length and whether the padding is valid (the length means
     /// nothing when it is not).
-    fn decrypt_stream(&self, text: &[u8], out: &mut [u8]) -> Option<(usize, Choice)> {
+    fn decrypt_stream(
+        &self,
+        text: &[u8],
+        line_breaks: bool,
+        out: &mut [u8],
+    ) -> Option<(usize, Choice)> {
         let blocks = out.len() / BLOCK + 1;
         let mut decryptor = match self.mode {
             Mode::KeyIv => Some(Decryptor::new((&self.key).into(), (&self.iv).into())),
@@ -165,7 +170,7 @@ impl Session {
         };
         let mut last = Zeroizing::new([0u8; BLOCK]);
         let mut done = 0; // ciphertext blocks decrypted
-        wire_base64::decode_chunks(text, |mut chunk| {
+        wire_base64::decode_chunks_shaped(text, line_breaks, |mut chunk| {
             let decryptor = match &mut decryptor {
                 Some(decryptor) => decryptor,
                 None => {
@@ -211,15 +216,19 @@ impl Session {
 
 /// The size `out` needs to decrypt `text` in `mode`: the ciphertext body
 /// less one byte (a valid padding has at least one), from the text's
-/// length alone. Malformed lengths are the uniform failure.
-fn plaintext_capacity(mode: Mode, text: &[u8]) -> Result<usize> {
-    let body = wire_base64::decoded_len(text).ok_or(Error::EncryptionFailed)?;
+/// length alone (and the text's shape). Malformed lengths are the uniform
+/// failure.
+fn plaintext_capacity(mode: Mode, text: &[u8]) -> Result<(usize, wire_base64::Shape)> {
+    let shape = wire_base64::shape(text).ok_or(Error::EncryptionFailed)?;
+    let body = shape.decoded_len;
     let iv = match mode {
         Mode::KeyIv => 0,
         Mode::PerMessageIv => IV_LEN,
     };
     match body.checked_sub(iv) {
-        Some(ciphertext) if ciphertext > 0 && ciphertext % BLOCK == 0 => Ok(ciphertext - 1),
+        Some(ciphertext) if ciphertext > 0 && ciphertext % BLOCK == 0 => {
+            Ok((ciphertext - 1, shape))
+        }
         _ => Err(Error::EncryptionFailed),
     }
 }
@@ -234,7 +243,7 @@ pub(crate) fn decrypt_to_vec(
 ) -> Result<Zeroizing<Vec<u8>>> {
     // A malformed length gets an empty buffer: `decrypt_into` then reports
     // (and a server session counts) the failure itself.
-    let capacity = plaintext_capacity(mode, text).unwrap_or(0);
+    let capacity = plaintext_capacity(mode, text).map_or(0, |(capacity, _)| capacity);
     let mut out = Zeroizing::new(vec![0u8; capacity]);
     let len = decrypt_into(text, &mut out)?;
     out.truncate(len);
