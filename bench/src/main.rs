@@ -29,7 +29,10 @@ fn rate(budget: Duration, mut op: impl FnMut()) -> f64 {
 
 fn main() -> Result<(), paramcrypt_core::Error> {
     let budget = Duration::from_millis(300);
-    println!("paramcrypt benchmarks (single thread, median of 5 rounds)\n");
+    println!(
+        "paramcrypt benchmarks (single thread, median of 5 rounds; RSA on {})\n",
+        paramcrypt_core::RSA_BACKEND
+    );
     println!("| operation | rate |");
     println!("| --- | ---: |");
     for bits in [2048, 3072, 4096] {
@@ -53,6 +56,16 @@ fn main() -> Result<(), paramcrypt_core::Error> {
                 );
             });
             println!("| RSA-{bits} {padding:?} unwrap (server) | {unwraps:.0}/s |");
+            if paramcrypt_core::RSA_BACKEND != "portable" && padding == Padding::Pkcs1v15 {
+                // The firmware's arithmetic (the rsa crate), for comparison.
+                let portable = key.with_portable_backend();
+                let portable_unwraps = rate(budget, || {
+                    black_box(portable.unwrap(enc_key.as_bytes(), padding).unwrap());
+                });
+                println!(
+                    "| RSA-{bits} {padding:?} unwrap on the portable backend | {portable_unwraps:.0}/s |"
+                );
+            }
             println!("| RSA-{bits} {padding:?} new session + wrap (client) | {wraps:.0}/s |");
         }
     }
