@@ -160,7 +160,7 @@ test-firmware-patches:
 # Figures, not tests: `make test` only builds the C program.
 ROUNDS ?= 7
 bench: build
-	$(CARGO) run --quiet --release -p paramcrypt-bench
+	$(CARGO) run --quiet --release -p paramcrypt-bench --bin paramcrypt-bench
 	$(MAKE) --no-print-directory -C bench/c run ROUNDS=$(ROUNDS)
 
 test-bench-build: build
