@@ -64,6 +64,7 @@ pub(crate) fn i2osp(value: &BoxedUint, len: usize) -> Zeroizing<Vec<u8>> {
 /// `None` when there is no accelerated key, and the portable one runs.
 #[cfg(all(
     feature = "aws-lc",
+    not(miri), // Miri cannot run AWS-LC's C code: the portable backend runs
     any(target_arch = "x86_64", target_arch = "aarch64"),
     any(target_os = "linux", target_os = "macos")
 ))]
@@ -116,6 +117,7 @@ pub(crate) mod accelerated {
 
 #[cfg(not(all(
     feature = "aws-lc",
+    not(miri),
     any(target_arch = "x86_64", target_arch = "aarch64"),
     any(target_os = "linux", target_os = "macos")
 )))]
