@@ -92,6 +92,16 @@ pub(crate) mod accelerated {
 
     pub(crate) const NAME: &str = "AWS-LC";
 
+    /// AES-128-CBC encryption of whole blocks in place with AWS-LC; `false`
+    /// (nothing written) when `blocks` is not whole blocks.
+    pub(crate) fn aes128_cbc_encrypt_in_place(
+        key: &[u8; 16],
+        chain: &mut [u8; 16],
+        blocks: &mut [u8],
+    ) -> bool {
+        paramcrypt_rsa_aws_lc::aes128_cbc_encrypt_in_place(key, chain, blocks)
+    }
+
     pub(crate) fn is_loaded(key: &Key) -> bool {
         key.is_some()
     }
@@ -134,6 +144,15 @@ pub(crate) mod accelerated {
     }
 
     pub(crate) const NAME: &str = "portable";
+
+    /// No AWS-LC: the portable AES-CBC runs.
+    pub(crate) fn aes128_cbc_encrypt_in_place(
+        _key: &[u8; 16],
+        _chain: &mut [u8; 16],
+        _blocks: &mut [u8],
+    ) -> bool {
+        false
+    }
 
     pub(crate) fn is_loaded(_key: &Key) -> bool {
         false

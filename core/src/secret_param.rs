@@ -6,7 +6,6 @@
 //! failure is the one [`Error::EncryptionFailed`].
 
 use aes::cipher::array::Array;
-use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use alloc::string::String;
 use alloc::vec;
@@ -23,6 +22,36 @@ const BLOCK: usize = 16;
 
 type Encryptor = cbc::Encryptor<aes::Aes128>;
 type Decryptor = cbc::Decryptor<aes::Aes128>;
+
+/// Body bytes per step of the encryption pipeline: whole AES blocks that
+/// are also whole base64 quanta (multiples of 48), on the stack.
+#[cfg(target_pointer_width = "64")]
+const STEP: usize = 4080;
+#[cfg(not(target_pointer_width = "64"))]
+const STEP: usize = 240;
+/// The step for short values (up to 14 blocks of body).
+const SHORT_STEP: usize = 240;
+
+/// AES-128-CBC encryption of whole blocks in place, continuing the chain
+/// from `chain`, which is left holding the last ciphertext block. AWS-LC
+/// where it is built (its AES-NI loop keeps the serial CBC chain in
+/// registers), the `aes` and `cbc` crates elsewhere.
+fn cbc_encrypt_in_place(key: &[u8; BLOCK], chain: &mut [u8; BLOCK], blocks: &mut [u8]) {
+    if crate::rsa_private::accelerated::aes128_cbc_encrypt_in_place(key, chain, blocks) {
+        return;
+    }
+    cbc_encrypt_in_place_portable(key, chain, blocks);
+}
+
+fn cbc_encrypt_in_place_portable(key: &[u8; BLOCK], chain: &mut [u8; BLOCK], blocks: &mut [u8]) {
+    let (blocks, rest) = Array::slice_as_chunks_mut(blocks);
+    debug_assert!(rest.is_empty(), "whole blocks only");
+    let mut encryptor = Encryptor::new(key.into(), (&*chain).into());
+    encryptor.encrypt_blocks(blocks);
+    if let Some(last) = blocks.last() {
+        chain.copy_from_slice(last);
+    }
+}
 
 impl Session {
     /// Length of the base64 text that [`Session::encrypt`] produces for a
@@ -59,11 +88,19 @@ impl Session {
         rng: &mut R,
         plaintext: &[u8],
     ) -> Result<String> {
-        Ok(wire_base64::encode(&self.encrypt_body(rng, plaintext)?))
+        let mut text = vec![0u8; Self::encrypted_len(self.mode, plaintext.len())?];
+        let len = self.encrypt_into(rng, plaintext, &mut text)?;
+        text.truncate(len);
+        // Base64 output is ASCII.
+        String::from_utf8(text).map_err(|_| Error::EncryptionFailed)
     }
 
     /// Encrypts `plaintext` into `out` as base64 text and returns its length,
     /// exactly [`Session::encrypted_len`]. `out` is untouched on error.
+    ///
+    /// One pass, without allocating: the plaintext is padded, encrypted and
+    /// encoded a few KiB at a time through a buffer on the stack, straight
+    /// into `out`.
     pub fn encrypt_into<R: TryCryptoRng + ?Sized>(
         &self,
         rng: &mut R,
@@ -74,36 +111,68 @@ impl Session {
         if out.len() < needed {
             return Err(Error::BufferTooSmall { needed });
         }
-        Ok(wire_base64::encode_into(
-            &self.encrypt_body(rng, plaintext)?,
-            out,
-        ))
+        let body = body_len(self.mode, plaintext.len()).ok_or(Error::TooLong)?;
+        // Short values take a short buffer: setting up a large one would
+        // cost more than the encryption itself.
+        let written = if body <= SHORT_STEP {
+            self.encrypt_steps::<SHORT_STEP, R>(rng, plaintext, out)?
+        } else {
+            self.encrypt_steps::<STEP, R>(rng, plaintext, out)?
+        };
+        debug_assert_eq!(written, needed);
+        Ok(written)
     }
 
-    /// The binary ciphertext (IV first in per-message mode).
-    fn encrypt_body<R: TryCryptoRng + ?Sized>(
+    /// The body of `encrypt_into` with a stack buffer of `N` bytes (whole
+    /// AES blocks and whole base64 quanta): each step fills it with body
+    /// bytes (the IV first in per-message mode, then plaintext, padded in
+    /// the last step), encrypts the plaintext part in place and encodes the
+    /// step into `out`.
+    fn encrypt_steps<const N: usize, R: TryCryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         plaintext: &[u8],
-    ) -> Result<Vec<u8>> {
-        let body_len = body_len(self.mode, plaintext.len()).ok_or(Error::TooLong)?;
-        let mut body = vec![0u8; body_len];
-        // The key is used where it is; the IV's copy is wiped on return.
-        let mut iv = Zeroizing::new(self.iv);
-        let ciphertext = match self.mode {
-            Mode::KeyIv => &mut body[..],
-            Mode::PerMessageIv => {
-                let (iv_part, ct_part) = body.split_at_mut(IV_LEN);
-                rng::fill(rng, iv_part)?;
-                iv.copy_from_slice(iv_part);
-                ct_part
+        out: &mut [u8],
+    ) -> Result<usize> {
+        const { assert!(N.is_multiple_of(48) && N > IV_LEN) };
+        // Not wiped afterwards, on purpose: plaintext is in `step` only
+        // between its copy and its encryption in place, a few lines apart
+        // with no way out between them; what is left is ciphertext (and the
+        // public per-message IV). Wiping 4 KiB byte by byte would cost more
+        // than encrypting 1 KiB.
+        let mut step = [0u8; N];
+        let mut chain = Zeroizing::new(self.iv);
+        let mut prefix = 0; // body bytes before the plaintext in this step
+        if self.mode == Mode::PerMessageIv {
+            rng::fill(rng, &mut step[..IV_LEN])?;
+            chain.copy_from_slice(&step[..IV_LEN]);
+            prefix = IV_LEN;
+        }
+        let mut rest = plaintext;
+        let mut written = 0;
+        loop {
+            let room = N - prefix;
+            // The last step holds what is left and its padding (1 to 16
+            // bytes), which fits: `room` is whole blocks.
+            let last = rest.len() < room;
+            let take = if last { rest.len() } else { room };
+            let padded = if last {
+                (take / BLOCK + 1) * BLOCK
+            } else {
+                take
+            };
+            let (now, later) = rest.split_at(take);
+            let region = &mut step[prefix..prefix + padded];
+            region[..take].copy_from_slice(now);
+            region[take..].fill((padded - take) as u8);
+            cbc_encrypt_in_place(&self.key, &mut chain, region);
+            written += wire_base64::encode_into(&step[..prefix + padded], &mut out[written..]);
+            if last {
+                return Ok(written);
             }
-        };
-        Encryptor::new((&self.key).into(), (&*iv).into())
-            .encrypt_padded_b2b::<Pkcs7>(plaintext, ciphertext)
-            // `body` is sized for the padded plaintext, so this cannot fail.
-            .map_err(|_| Error::EncryptionFailed)?;
-        Ok(body)
+            prefix = 0;
+            rest = later;
+        }
     }
 
     /// Decrypts a base64 wire value. The plaintext is zeroized when dropped.
@@ -289,6 +358,121 @@ fn pkcs7_check(padded: &[u8]) -> (usize, Choice) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference: the `cbc` crate's padded encryption in one call,
+    /// and base64ct.
+    fn reference_body(key: &[u8; 16], iv: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
+        use aes::cipher::block_padding::Pkcs7;
+        let mut body = vec![0u8; (plaintext.len() / 16 + 1) * 16];
+        let len = Encryptor::new(key.into(), iv.into())
+            .encrypt_padded_b2b::<Pkcs7>(plaintext, &mut body)
+            .unwrap()
+            .len();
+        assert_eq!(len, body.len());
+        body
+    }
+
+    /// Lengths around the pipeline's step boundaries (both step sizes, in
+    /// both modes, where the IV shifts the plaintext by one block).
+    const EDGE_LENGTHS: &[usize] = &[
+        0, 1, 15, 16, 17, 47, 48, 207, 208, 209, 223, 224, 225, 239, 240, 241, 4063, 4064, 4065,
+        4079, 4080, 4081, 8143, 8144, 8159, 8160, 8161, 12_345, 65_536,
+    ];
+
+    #[test]
+    fn the_encryption_pipeline_matches_one_call_encryption_at_every_step_edge() {
+        use base64ct::{Base64, Encoding};
+        let key = [0x4Bu8; 16];
+        let iv = [0x1Fu8; 16];
+        for &len in EDGE_LENGTHS {
+            let plaintext: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+            let session = Session {
+                key,
+                iv,
+                mode: Mode::KeyIv,
+            };
+            let text = session.encrypt_with_rng(&mut NoRng, &plaintext).unwrap();
+            let expected = Base64::encode_string(&reference_body(&key, &iv, &plaintext));
+            assert_eq!(text, expected, "key:iv mode, {len} bytes");
+            assert_eq!(
+                &session.decrypt(text.as_bytes()).unwrap()[..],
+                &plaintext[..]
+            );
+
+            let session = Session {
+                key,
+                iv,
+                mode: Mode::PerMessageIv,
+            };
+            let text = session
+                .encrypt_with_rng(&mut CountingRng(9), &plaintext)
+                .unwrap();
+            let body = Base64::decode_vec(&text).unwrap();
+            let message_iv: [u8; 16] = body[..16].try_into().unwrap();
+            assert_ne!(message_iv, iv);
+            assert_eq!(
+                &body[16..],
+                &reference_body(&key, &message_iv, &plaintext)[..]
+            );
+            assert_eq!(
+                &session.decrypt(text.as_bytes()).unwrap()[..],
+                &plaintext[..]
+            );
+        }
+    }
+
+    #[test]
+    fn accelerated_and_portable_cbc_encryption_agree() {
+        let key = [0xA5u8; 16];
+        for blocks in [0usize, 1, 2, 3, 7, 8, 9, 64, 255] {
+            let data: Vec<u8> = (0..blocks * 16).map(|i| (i * 31 + 5) as u8).collect();
+            let (mut fast, mut portable) = (data.clone(), data.clone());
+            let (mut fast_chain, mut portable_chain) = ([3u8; 16], [3u8; 16]);
+            cbc_encrypt_in_place(&key, &mut fast_chain, &mut fast);
+            cbc_encrypt_in_place_portable(&key, &mut portable_chain, &mut portable);
+            assert_eq!(fast, portable, "{blocks} blocks");
+            assert_eq!(
+                fast_chain, portable_chain,
+                "{blocks} blocks: the chain value"
+            );
+        }
+    }
+
+    /// An RNG that must not be called (key:iv mode uses none).
+    struct NoRng;
+    impl rand_core::TryRng for NoRng {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> core::result::Result<u32, Self::Error> {
+            unreachable!("key:iv mode draws no randomness")
+        }
+        fn try_next_u64(&mut self) -> core::result::Result<u64, Self::Error> {
+            unreachable!("key:iv mode draws no randomness")
+        }
+        fn try_fill_bytes(&mut self, _: &mut [u8]) -> core::result::Result<(), Self::Error> {
+            unreachable!("key:iv mode draws no randomness")
+        }
+    }
+    impl rand_core::TryCryptoRng for NoRng {}
+
+    /// Distinct bytes for each IV (tests only).
+    struct CountingRng(u8);
+    impl rand_core::TryRng for CountingRng {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> core::result::Result<u32, Self::Error> {
+            unreachable!()
+        }
+        fn try_next_u64(&mut self) -> core::result::Result<u64, Self::Error> {
+            unreachable!()
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> core::result::Result<(), Self::Error> {
+            for byte in dst {
+                self.0 = self.0.wrapping_mul(5).wrapping_add(1);
+                *byte = self.0;
+            }
+            Ok(())
+        }
+    }
+    impl rand_core::TryCryptoRng for CountingRng {}
 
     #[test]
     fn lengths_near_the_limit_are_an_error_not_an_overflow() {

@@ -159,6 +159,9 @@ pub(crate) fn decode_chunks_shaped(
     line_breaks: bool,
     mut sink: impl FnMut(&[u8]) -> Option<()>,
 ) -> Option<()> {
+    // Small targets always take the general loop (see below).
+    #[cfg(not(target_pointer_width = "64"))]
+    let _ = line_breaks;
     let mut bytes = chunk_buffer();
     // No line breaks (the usual case): decode the text where it is. Servers
     // only; small targets keep their flash and use the general loop below.
