@@ -33,7 +33,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use rsa::sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::enckey::{Mode, Padding, Session};
+use crate::enckey::{IV_LEN, KEY_LEN, Mode, Padding, Session};
 use crate::error::{Error, Result};
 use crate::keys::{KeyPair, PublicKey};
 use crate::rng::{self, TryCryptoRng};
@@ -319,13 +319,25 @@ impl Server {
         let parsed = Session::from_enc_key_plaintext(&plaintext)
             .ok()
             .filter(|session| inner.config.modes.accepts(session.mode));
-        let refusal_tag = parsed.as_ref().map(|s| self.common_key_tag(s));
+        // The same work whether or not the plaintext is a common key we
+        // accept: a keyed digest and a refusal lookup (of a stand-in when
+        // it is not), so that the time of a 40002 does not tell a refused
+        // common key from an encKey that never held one.
+        let refusal_tag = match &parsed {
+            Some(session) => self.common_key_tag(session),
+            None => self.common_key_tag(&Session {
+                key: [0; KEY_LEN],
+                iv: [0; IV_LEN],
+                mode: Mode::KeyIv,
+            }),
+        };
         inner.state.with(|state| {
             state.stats.unwraps += 1;
-            let (Some(session), Some(refusal_tag)) = (parsed, refusal_tag) else {
+            let refused = inner.refusal & state.refusals.contains(refusal_tag);
+            let Some(session) = parsed else {
                 return Err(Error::EncryptionFailed);
             };
-            if inner.refusal && state.refusals.contains(refusal_tag) {
+            if refused {
                 state.stats.refused += 1;
                 return Err(Error::EncryptionFailed);
             }
