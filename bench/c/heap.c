@@ -2,6 +2,8 @@
  * allocation the library makes, Rust's and AWS-LC's, counted by wrapping
  * the C allocator at link time (-Wl,--wrap=malloc,...). Prints the number of
  * allocations and the peak of live heap bytes above what was live before.
+ * OpenSSL's decryption of the same ciphertexts is counted too, for
+ * comparison (its allocator hooks call the wrapped malloc).
  * Usage: heap KEY.pem. Built and run by `make bench`. */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -9,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <paramcrypt.h>
 
 void *__real_malloc(size_t);
@@ -47,6 +53,20 @@ void *__wrap_realloc(void *p, size_t n) {
     return q;
 }
 
+/* OpenSSL's allocations, through the wrapped allocator. */
+static void *ossl_malloc(size_t n, const char *file, int line) {
+    (void)file, (void)line;
+    return malloc(n);
+}
+static void *ossl_realloc(void *p, size_t n, const char *file, int line) {
+    (void)file, (void)line;
+    return realloc(p, n);
+}
+static void ossl_free(void *p, const char *file, int line) {
+    (void)file, (void)line;
+    free(p);
+}
+
 static void report(const char *what, size_t start_live, size_t start_allocs) {
     printf("| %s | %zu | %zu B |\n", what, allocations - start_allocs, peak - start_live);
 }
@@ -54,6 +74,10 @@ static void report(const char *what, size_t start_live, size_t start_allocs) {
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "heap: %s failed\n", #c); return 1; } } while (0)
 
 int main(int argc, char **argv) {
+    if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free)) {
+        fprintf(stderr, "heap: CRYPTO_set_mem_functions failed\n");
+        return 1;
+    }
     static char pem[8192];
     FILE *f = fopen(argc > 1 ? argv[1] : "tests/data/keys/rsa2048_pkcs8.pem", "rb");
     CHECK(f != NULL);
@@ -105,6 +129,43 @@ int main(int argc, char **argv) {
         paramcrypt_server_session_free(s);
         report(i ? "server open, cache hit" : "server open, first request (unwrap, cached)", start_live, start_allocs);
     }
+
+    /* OpenSSL: base64 decoding and EVP_PKEY_decrypt with a context made
+       beforehand, as bench.c does; the key:iv text is not parsed (no heap). */
+    BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+    EVP_PKEY *ossl_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    CHECK(ossl_key != NULL);
+    EVP_PKEY_CTX *ctx[2] = {EVP_PKEY_CTX_new(ossl_key, NULL), EVP_PKEY_CTX_new(ossl_key, NULL)};
+    CHECK(ctx[0] && EVP_PKEY_decrypt_init(ctx[0]) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx[0], RSA_PKCS1_PADDING) == 1);
+    CHECK(ctx[1] && EVP_PKEY_decrypt_init(ctx[1]) == 1 &&
+          EVP_PKEY_CTX_set_rsa_padding(ctx[1], RSA_PKCS1_OAEP_PADDING) == 1 &&
+          EVP_PKEY_CTX_set_rsa_oaep_md(ctx[1], EVP_sha256()) == 1 &&
+          EVP_PKEY_CTX_set_rsa_mgf1_md(ctx[1], EVP_sha256()) == 1);
+    const char *ossl_names[2] = {"OpenSSL %s: EVP_PKEY_decrypt, PKCS#1 v1.5 (for comparison)",
+                                 "OpenSSL %s: EVP_PKEY_decrypt, OAEP-SHA-256 (for comparison)"};
+    for (int round = 0; round < 2; round++) { /* the first round warms up */
+        for (int i = 0; i < 2; i++) {
+            uint8_t ciphertext[1024], plaintext[1024];
+            size_t start_live = live, start_allocs = allocations;
+            peak = live;
+            int n = EVP_DecodeBlock(ciphertext, enc_key[i], (int)enc_key_len[i]);
+            CHECK(n >= 2);
+            n -= (enc_key[i][enc_key_len[i] - 1] == '=') + (enc_key[i][enc_key_len[i] - 2] == '=');
+            size_t len = sizeof plaintext;
+            CHECK(EVP_PKEY_decrypt(ctx[i], plaintext, &len, ciphertext, (size_t)n) == 1);
+            CHECK(len == 65 || len == 16);
+            if (round == 1) {
+                char what[128];
+                snprintf(what, sizeof what, ossl_names[i], OpenSSL_version(OPENSSL_VERSION_STRING));
+                report(what, start_live, start_allocs);
+            }
+        }
+    }
+    EVP_PKEY_CTX_free(ctx[0]);
+    EVP_PKEY_CTX_free(ctx[1]);
+    EVP_PKEY_free(ossl_key);
+
     paramcrypt_server_free(server);
     paramcrypt_session_free(client);
     paramcrypt_public_key_free(pub);
