@@ -10,6 +10,7 @@ use paramcrypt_core::{Mode, Padding, Session};
 
 #[test]
 #[cfg(all(
+    feature = "aws-lc",
     any(target_arch = "x86_64", target_arch = "aarch64"),
     any(target_os = "linux", target_os = "macos")
 ))]
@@ -17,6 +18,16 @@ fn server_builds_run_rsa_on_aws_lc() {
     let key = fixture_key(2048);
     assert_eq!(key.rsa_backend(), "AWS-LC");
     assert_eq!(key.with_portable_backend().rsa_backend(), "portable");
+}
+
+/// Built without the `rsa` crate (as firmware is: `make test-compact` runs
+/// this suite so on the host), the compact backend runs.
+#[test]
+#[cfg(not(feature = "aws-lc"))]
+fn builds_without_aws_lc_name_their_portable_backend() {
+    let key = fixture_key(2048);
+    assert!(["portable", "compact"].contains(&key.rsa_backend()));
+    assert_eq!(key.rsa_backend(), paramcrypt_core::RSA_BACKEND);
 }
 
 #[test]

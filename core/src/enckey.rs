@@ -12,9 +12,9 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 #[cfg(feature = "oaep")]
-use rsa::sha2::Sha256;
-#[cfg(feature = "oaep")]
 use sha1::Sha1;
+#[cfg(feature = "oaep")]
+use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};

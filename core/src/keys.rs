@@ -2,15 +2,13 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
-};
-use rsa::traits::PublicKeyParts;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::rng::{self, TryCryptoRng};
+use crate::key_backend as backend;
+#[cfg(feature = "std")]
+use crate::rng;
+use crate::rng::TryCryptoRng;
 use crate::wire_base64;
 
 /// The RSA key sizes that [`KeyPair::generate`] accepts, in bits. New keys
@@ -67,7 +65,7 @@ fn check_loadable(bits: usize, sizes: KeySizes) -> Result<()> {
 /// one between request threads.
 #[derive(Clone)]
 pub struct KeyPair {
-    private: rsa::PrivateKey,
+    private: backend::Private,
     public: PublicKey,
     /// PKCS#1 v1.5 implicit rejection's key-only derivation, done at load.
     rejection: crate::pkcs1v15::RejectionKey,
@@ -96,25 +94,21 @@ impl KeyPair {
         if !SUPPORTED_KEY_BITS.contains(&bits) {
             return Err(Error::UnsupportedKeySize);
         }
-        let private =
-            rsa::PrivateKey::new(rng, bits).map_err(|e| rng::rsa_error(e, Error::InvalidKey))?;
-        Ok(Self::from_private(private))
+        Ok(Self::from_private(backend::generate(rng, bits)?))
     }
 
-    fn from_private(private: rsa::PrivateKey) -> Self {
-        use rsa::traits::PrivateKeyParts;
-        let public = PublicKey::new(private.to_public_key());
-        let rejection = crate::pkcs1v15::RejectionKey::new(private.d(), private.size());
-        let accelerated = crate::rsa_private::accelerated::load(&private);
+    fn from_private(private: backend::Private) -> Self {
+        let public = PublicKey::new(backend::public_of(&private));
+        let rejection = crate::pkcs1v15::RejectionKey::new(&backend::d_bytes(&private));
         KeyPair {
+            accelerated: crate::rsa_private::accelerated::load(&private),
             private,
             public,
             rejection,
-            accelerated,
         }
     }
 
-    fn from_loaded(private: rsa::PrivateKey, sizes: KeySizes) -> Result<Self> {
+    fn from_loaded(private: backend::Private, sizes: KeySizes) -> Result<Self> {
         let key = Self::from_private(private);
         check_loadable(key.bits(), sizes)?;
         Ok(key)
@@ -128,8 +122,7 @@ impl KeyPair {
 
     /// Like [`KeyPair::from_pkcs8_der`], with the key sizes `sizes` allows.
     pub fn from_pkcs8_der_with(der: &[u8], sizes: KeySizes) -> Result<Self> {
-        let private = rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| Error::InvalidKey)?;
-        Self::from_loaded(private, sizes)
+        Self::from_loaded(backend::private_from_pkcs8_der(der)?, sizes)
     }
 
     /// Loads a PEM private key of 2048 to 4096 bits: PKCS#8 (`BEGIN PRIVATE
@@ -140,26 +133,18 @@ impl KeyPair {
 
     /// Like [`KeyPair::from_pem`], with the key sizes `sizes` allows.
     pub fn from_pem_with(pem: &str, sizes: KeySizes) -> Result<Self> {
-        let private = if pem.contains("-----BEGIN RSA PRIVATE KEY-----") {
-            rsa::PrivateKey::from_pkcs1_pem(pem).ok()
-        } else {
-            rsa::PrivateKey::from_pkcs8_pem(pem).ok()
-        };
-        Self::from_loaded(private.ok_or(Error::InvalidKey)?, sizes)
+        Self::from_loaded(backend::private_from_pem(pem)?, sizes)
     }
 
     /// Exports the private key as PKCS#8 DER. The buffer is zeroized when dropped.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let doc = self.private.to_pkcs8_der().map_err(|_| Error::InvalidKey)?;
-        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+        backend::private_to_pkcs8_der(&self.private)
     }
 
     /// Exports the private key as PKCS#8 PEM (`BEGIN PRIVATE KEY`, LF line
     /// endings). The string is zeroized when dropped.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
-        self.private
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|_| Error::InvalidKey)
+        backend::private_to_pkcs8_pem(&self.private)
     }
 
     /// The public half, as clients see it.
@@ -177,13 +162,14 @@ impl KeyPair {
     }
 
     /// The backend that runs this key's RSA private-key operation: "AWS-LC"
-    /// (servers built with the `aws-lc` feature) or "portable" (the `rsa`
-    /// crate's arithmetic).
+    /// (servers built with the `aws-lc` feature), "portable" (the `rsa`
+    /// crate's arithmetic) or "compact" (paramcrypt's own, in firmware
+    /// builds).
     pub fn rsa_backend(&self) -> &'static str {
         if crate::rsa_private::accelerated::is_loaded(&self.accelerated) {
             crate::rsa_private::accelerated::NAME
         } else {
-            "portable"
+            backend::PORTABLE_NAME
         }
     }
 
@@ -194,10 +180,9 @@ impl KeyPair {
         rng: &mut R,
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
-        use crate::rsa_private::RawRsaPrivate;
         match crate::rsa_private::accelerated::raw_decrypt(&self.accelerated, ciphertext) {
             Some(em) => Ok(em),
-            None => self.private.raw_decrypt(rng, ciphertext),
+            None => backend::raw_decrypt(&self.private, rng, ciphertext),
         }
     }
 }
@@ -205,7 +190,7 @@ impl KeyPair {
 /// An RSA public key: what `getPublicKey` returns and what a client wraps its
 /// common key to.
 #[derive(Clone)]
-pub struct PublicKey(rsa::PublicKey, crate::rsa_private::accelerated::PublicKey);
+pub struct PublicKey(backend::Public, crate::rsa_private::accelerated::PublicKey);
 
 impl core::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -223,7 +208,7 @@ impl Eq for PublicKey {}
 
 impl PublicKey {
     /// The key, with its copy in the accelerated backend where there is one.
-    fn new(key: rsa::PublicKey) -> Self {
+    fn new(key: backend::Public) -> Self {
         let accelerated = crate::rsa_private::accelerated::load_public(&key);
         PublicKey(key, accelerated)
     }
@@ -234,10 +219,7 @@ impl PublicKey {
         if let Some(c) = crate::rsa_private::accelerated::raw_encrypt(&self.1, em) {
             return Ok(c);
         }
-        let m = rsa::BoxedUint::from_be_slice(em, self.0.n_bits_precision())
-            .map_err(|_| Error::KeyTooSmall)?;
-        let c = rsa::hazmat::rsa_encrypt(&self.0, &m).map_err(|_| Error::KeyTooSmall)?;
-        Ok(crate::rsa_private::i2osp(&c, self.size()).to_vec())
+        backend::raw_encrypt(&self.0, em)
     }
 
     /// The same key without its accelerated copy (tests compare the backends).
@@ -266,7 +248,7 @@ impl PublicKey {
 
     /// Like [`PublicKey::from_der`], with the key sizes `sizes` allows.
     pub fn from_der_with(der: &[u8], sizes: KeySizes) -> Result<Self> {
-        Self::from_loaded(rsa::PublicKey::from_public_key_der(der), sizes)
+        Self::from_loaded(backend::public_from_der(der), sizes)
     }
 
     /// Parses a PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`) of a 2048- to
@@ -277,24 +259,18 @@ impl PublicKey {
 
     /// Like [`PublicKey::from_pem`], with the key sizes `sizes` allows.
     pub fn from_pem_with(pem: &str, sizes: KeySizes) -> Result<Self> {
-        Self::from_loaded(rsa::PublicKey::from_public_key_pem(pem), sizes)
+        Self::from_loaded(backend::public_from_pem(pem), sizes)
     }
 
-    fn from_loaded(
-        parsed: core::result::Result<rsa::PublicKey, rsa::pkcs8::spki::Error>,
-        sizes: KeySizes,
-    ) -> Result<Self> {
-        let key = PublicKey::new(parsed.map_err(|_| Error::InvalidKey)?);
+    fn from_loaded(parsed: Result<backend::Public>, sizes: KeySizes) -> Result<Self> {
+        let key = PublicKey::new(parsed?);
         check_loadable(key.bits(), sizes)?;
         Ok(key)
     }
 
     /// The DER SubjectPublicKeyInfo.
     pub fn to_der(&self) -> Result<Vec<u8>> {
-        self.0
-            .to_public_key_der()
-            .map(|doc| doc.into_vec())
-            .map_err(|_| Error::InvalidKey)
+        backend::public_to_der(&self.0)
     }
 
     /// The `getPublicKey` value: standard base64 of the DER
@@ -305,18 +281,16 @@ impl PublicKey {
 
     /// PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`, LF line endings).
     pub fn to_pem(&self) -> Result<String> {
-        self.0
-            .to_public_key_pem(LineEnding::LF)
-            .map_err(|_| Error::InvalidKey)
+        backend::public_to_pem(&self.0)
     }
 
     /// The modulus size in bits.
     pub fn bits(&self) -> usize {
-        self.0.n().bit_width() as usize
+        backend::public_bits(&self.0)
     }
 
     /// The modulus size in bytes: the length of every RSA ciphertext for this key.
     pub fn size(&self) -> usize {
-        self.0.size()
+        backend::public_size(&self.0)
     }
 }

@@ -54,18 +54,29 @@
 
 extern crate alloc;
 
+#[cfg(any(not(feature = "rsa-crate"), test))]
+mod compact;
 mod enckey;
 mod error;
 mod json_rpc;
 mod keys;
+mod lock;
 #[cfg(feature = "oaep")]
 mod oaep;
 mod pkcs1v15;
 pub mod rng;
+#[cfg(feature = "rsa-crate")]
+mod rsa_crate;
 mod rsa_private;
 mod secret_param;
 mod server;
 mod wire_base64;
+
+// The key backend: the `rsa` crate, or paramcrypt's compact RSA without it.
+#[cfg(not(feature = "rsa-crate"))]
+use compact as key_backend;
+#[cfg(feature = "rsa-crate")]
+use rsa_crate as key_backend;
 
 pub use enckey::{IV_LEN, KEY_IV_TEXT_LEN, KEY_LEN, Mode, Padding, Session};
 pub use error::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Result};

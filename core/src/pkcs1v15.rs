@@ -13,13 +13,11 @@
 use alloc::vec::Vec;
 use ctutils::{Choice, CtAssign, CtEq, CtGt, CtSelect};
 use hmac::{Hmac, KeyInit, Mac};
-use rsa::BoxedUint;
-use rsa::sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::rng::{self, TryCryptoRng};
-use crate::rsa_private::i2osp;
 
 /// The key of the key-derivation step, DH = SHA-256(I2OSP(d, k)) (§7.2
 /// step 3.1.1–3.1.2). It depends on the private key only, so it is computed
@@ -28,11 +26,10 @@ use crate::rsa_private::i2osp;
 pub(crate) struct RejectionKey(Zeroizing<[u8; 32]>);
 
 impl RejectionKey {
-    /// From the private exponent `d` (as stored, not an equivalent one) and
-    /// the modulus length `k` in octets.
-    pub(crate) fn new(d: &BoxedUint, k: usize) -> Self {
-        let d = i2osp(d, k);
-        RejectionKey(Zeroizing::new(Sha256::digest(&*d).into()))
+    /// From the private exponent `d` (as stored, not an equivalent one) as
+    /// k big-endian octets, k the modulus length.
+    pub(crate) fn new(d: &[u8]) -> Self {
+        RejectionKey(Zeroizing::new(Sha256::digest(d).into()))
     }
 
     /// KDK = HMAC-SHA-256(DH, C) (§7.2 step 3.1.3).
@@ -153,7 +150,8 @@ pub(crate) fn encode<R: TryCryptoRng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rsa_private::RawRsaPrivate;
+    use crate::compact::rsa::tests::be as i2osp;
+    use rsa::BoxedUint;
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 
@@ -259,7 +257,8 @@ mod tests {
         let pem = include_str!("../../tests/data/keys/rsa2048_pkcs8.pem");
         let key = rsa::PrivateKey::from_pkcs8_pem(pem).expect("key");
         let k = key.size();
-        let rejection = RejectionKey::new(key.d(), k);
+        let rejection = RejectionKey::new(&i2osp(key.d(), k));
+        let ours_key = crate::key_backend::private_from_pem(pem).expect("key");
         let mut rng = Xorshift(0x0123_4567_89AB_CDEF);
         for _ in 0..200 {
             let em = encoded_message(&mut rng, k);
@@ -269,7 +268,8 @@ mod tests {
             let theirs = key.decrypt(rsa::Pkcs1v15Encrypt, &c).expect("rsa decrypt");
             assert_eq!(&ours[..], &theirs[..], "EM {em:02x?}");
             // The seam gives back the encoded message.
-            let raw = key.raw_decrypt(&mut crate::rng::OsRng, &c).expect("raw");
+            let raw = crate::key_backend::raw_decrypt(&ours_key, &mut crate::rng::OsRng, &c)
+                .expect("raw");
             assert_eq!(&raw[..], &em[..]);
         }
     }
@@ -333,21 +333,26 @@ mod tests {
 
     /// `count` ciphertexts of every shape against the `rsa` crate's whole
     /// PKCS#1 v1.5 decryption, on two threads; every 100th also checks that
-    /// the seam returns the encoded message.
+    /// the built backend's seam returns the encoded message, every 10th
+    /// the compact backend's (firmware), and every one AWS-LC's where it
+    /// is built.
     fn differential(pem: &str, count: usize, seed: u64) {
         let key = rsa::PrivateKey::from_pkcs8_pem(pem).expect("key");
         let k = key.size();
-        let rejection = RejectionKey::new(key.d(), k);
-        let accelerated = crate::rsa_private::accelerated::load(&key);
-        let (mut valid, mut invalid, mut on_accelerated) = (0usize, 0usize, 0usize);
+        let rejection = RejectionKey::new(&i2osp(key.d(), k));
+        let backend = crate::key_backend::private_from_pem(pem).expect("key");
+        let compact = crate::compact::private_from_pem(pem).expect("key");
+        let accelerated = crate::rsa_private::accelerated::load(&backend);
+        let (mut valid, mut invalid, mut on_accelerated, mut on_compact) = (0, 0, 0, 0);
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..2u64)
                 .map(|worker| {
                     let (key, rejection, accelerated) = (&key, &rejection, &accelerated);
+                    let (backend, compact) = (&backend, &compact);
                     scope.spawn(move || {
                         let mut rng =
                             Xorshift(seed ^ (worker + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                        let mut counts = (0usize, 0usize, 0usize);
+                        let mut counts = (0usize, 0usize, 0usize, 0usize);
                         for i in 0..count / 2 {
                             let em = encoded_message(&mut rng, k);
                             let m =
@@ -367,8 +372,27 @@ mod tests {
                                 counts.0 += 1;
                             }
                             if i % 100 == 0 {
-                                let raw = key.raw_decrypt(&mut crate::rng::OsRng, &c).expect("raw");
+                                let raw = crate::key_backend::raw_decrypt(
+                                    backend,
+                                    &mut crate::rng::OsRng,
+                                    &c,
+                                )
+                                .expect("raw");
                                 assert_eq!(&raw[..], &em[..]);
+                            }
+                            if i % 10 == 0 {
+                                let raw = crate::compact::raw_decrypt(
+                                    compact,
+                                    &mut crate::rng::OsRng,
+                                    &c,
+                                )
+                                .expect("compact");
+                                assert_eq!(
+                                    &raw[..],
+                                    &em[..],
+                                    "compact: seed {seed:#x} worker {worker} case {i}"
+                                );
+                                counts.3 += 1;
                             }
                             // The accelerated backend (AWS-LC, where built)
                             // on every case: the same encoded message.
@@ -388,10 +412,11 @@ mod tests {
                 })
                 .collect();
             for worker in workers {
-                let (v, i, a) = worker.join().expect("worker");
+                let (v, i, a, c) = worker.join().expect("worker");
                 valid += v;
                 invalid += i;
                 on_accelerated += a;
+                on_compact += c;
             }
         });
         // Both kinds in good number: the generator covers both.
@@ -401,7 +426,8 @@ mod tests {
         );
         std::println!(
             "{} bits: {valid} valid and {invalid} invalid ciphertexts agree with the rsa crate; \
-             {on_accelerated} decrypted to the same encoded message on {}",
+             {on_accelerated} decrypted to the same encoded message on {}, {on_compact} on the \
+             compact backend",
             k * 8,
             crate::rsa_private::accelerated::NAME
         );

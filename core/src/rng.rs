@@ -16,12 +16,3 @@ pub use getrandom::SysRng as OsRng;
 pub(crate) fn fill<R: TryCryptoRng + ?Sized>(rng: &mut R, buf: &mut [u8]) -> Result<()> {
     rng.try_fill_bytes(buf).map_err(|_| Error::Rng)
 }
-
-/// Maps an `rsa` error from an operation that consumed randomness: an RNG
-/// failure stays [`Error::Rng`], anything else becomes `other`.
-pub(crate) fn rsa_error(err: rsa::Error, other: Error) -> Error {
-    match err {
-        rsa::Error::Rng => Error::Rng,
-        _ => other,
-    }
-}

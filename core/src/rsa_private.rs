@@ -1,16 +1,16 @@
 //! The seam for the RSA private-key operation: the raw operation (RSADP,
 //! c -> c^d mod n as k octets, blinded, with the CRT fault check) behind a
 //! small interface, so that the padding layers above it (paramcrypt's own
-//! PKCS#1 v1.5 decoding with implicit rejection, `pkcs1v15.rs`) do not care
-//! which arithmetic runs it. Today's one backend is the `rsa` crate.
+//! PKCS#1 v1.5 decoding with implicit rejection, `pkcs1v15.rs`, and OAEP)
+//! do not care which arithmetic runs it. Its backends: the `rsa` crate
+//! (`rsa_crate.rs`), AWS-LC over it on servers (below), and the compact
+//! arithmetic in firmware (`compact/`).
 
 use alloc::vec::Vec;
-use rsa::BoxedUint;
-use rsa::traits::PublicKeyParts;
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
-use crate::rng::{self, TryCryptoRng};
+use crate::error::Result;
+use crate::rng::TryCryptoRng;
 
 /// The raw RSA private-key operation.
 pub(crate) trait RawRsaPrivate {
@@ -25,45 +25,12 @@ pub(crate) trait RawRsaPrivate {
     ) -> Result<Zeroizing<Vec<u8>>>;
 }
 
-impl RawRsaPrivate for rsa::PrivateKey {
-    fn raw_decrypt<R: TryCryptoRng + ?Sized>(
-        &self,
-        rng: &mut R,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>> {
-        let k = self.size();
-        if ciphertext.len() != k {
-            return Err(Error::EncryptionFailed);
-        }
-        let c = BoxedUint::from_be_slice(ciphertext, self.n_bits_precision())
-            .map_err(|_| Error::EncryptionFailed)?;
-        let m = Zeroizing::new(
-            rsa::hazmat::rsa_decrypt_and_check(self, Some(rng), &c)
-                .map_err(|e| rng::rsa_error(e, Error::EncryptionFailed))?,
-        );
-        Ok(i2osp(&m, k))
-    }
-}
-
-/// I2OSP: `value` as exactly `len` big-endian octets. The storage precision
-/// of `value` is public (that of the modulus); octets above `len` are zero
-/// for every value below the modulus, and dropped.
-pub(crate) fn i2osp(value: &BoxedUint, len: usize) -> Zeroizing<Vec<u8>> {
-    let bytes = Zeroizing::new(value.to_be_bytes());
-    let mut out = Zeroizing::new(alloc::vec![0u8; len]);
-    if bytes.len() >= len {
-        out.copy_from_slice(&bytes[bytes.len() - len..]);
-    } else {
-        out[len - bytes.len()..].copy_from_slice(&bytes);
-    }
-    out
-}
-
 /// The accelerated backend of a key pair, where it is built: AWS-LC on
 /// servers (feature `aws-lc`), nothing elsewhere. `raw_decrypt` answers
 /// `None` when there is no accelerated key, and the portable one runs.
 #[cfg(all(
     feature = "aws-lc",
+    feature = "rsa-crate",
     not(miri), // Miri cannot run AWS-LC's C code: the portable backend runs
     any(target_arch = "x86_64", target_arch = "aarch64"),
     any(target_os = "linux", target_os = "macos")
@@ -127,6 +94,7 @@ pub(crate) mod accelerated {
 
 #[cfg(not(all(
     feature = "aws-lc",
+    feature = "rsa-crate",
     not(miri),
     any(target_arch = "x86_64", target_arch = "aarch64"),
     any(target_os = "linux", target_os = "macos")
@@ -134,16 +102,22 @@ pub(crate) mod accelerated {
 pub(crate) mod accelerated {
     use super::*;
 
-    pub(crate) type Key = ();
-    pub(crate) type PublicKey = ();
+    /// No accelerated copy of a key.
+    #[derive(Clone, Copy, Default)]
+    pub(crate) struct Absent;
 
-    pub(crate) fn load_public(_key: &rsa::PublicKey) -> PublicKey {}
+    pub(crate) type Key = Absent;
+    pub(crate) type PublicKey = Absent;
+
+    pub(crate) fn load_public(_key: &crate::key_backend::Public) -> PublicKey {
+        Absent
+    }
 
     pub(crate) fn raw_encrypt(_key: &PublicKey, _em: &[u8]) -> Option<Vec<u8>> {
         None
     }
 
-    pub(crate) const NAME: &str = "portable";
+    pub(crate) const NAME: &str = crate::key_backend::PORTABLE_NAME;
 
     /// No AWS-LC: the portable AES-CBC runs.
     pub(crate) fn aes128_cbc_encrypt_in_place(
@@ -158,7 +132,9 @@ pub(crate) mod accelerated {
         false
     }
 
-    pub(crate) fn load(_private: &rsa::PrivateKey) -> Key {}
+    pub(crate) fn load(_private: &crate::key_backend::Private) -> Key {
+        Absent
+    }
 
     pub(crate) fn raw_decrypt(_key: &Key, _ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         None

@@ -75,7 +75,7 @@ fn decode_block<'a>(text: &[u8], out: &'a mut ChunkBuffer) -> Option<&'a [u8]> {
         .ok()
         .map(|decoded| &*decoded);
     #[cfg(not(feature = "std"))]
-    Base64::decode(text, out).ok().map(|decoded| &*decoded)
+    Base64::decode(text, out).ok().map(|decoded| decoded as &[u8])
 }
 
 /// The longest text accepted for at most `decoded_max` bytes: the base64

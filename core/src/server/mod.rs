@@ -30,7 +30,7 @@ mod tables;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hmac::{Hmac, KeyInit, Mac};
-use rsa::sha2::Sha256;
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::enckey::{IV_LEN, KEY_LEN, Mode, Padding, Session};
@@ -174,9 +174,9 @@ struct Inner {
     /// HMAC-SHA-256 keyed with 32 random bytes, ready to clone.
     digest: Digest,
     refusal: bool,
-    state: lock::Lock<State>,
+    state: crate::lock::Lock<State>,
     /// Taken before `state`, never after it.
-    key_locks: [lock::Lock<()>; KEY_LOCKS],
+    key_locks: [crate::lock::Lock<()>; KEY_LOCKS],
 }
 
 /// A server: the key pair, its configuration, the encKey cache and the
@@ -240,8 +240,8 @@ impl Server {
                 config,
                 digest,
                 refusal,
-                state: lock::Lock::new(state),
-                key_locks: core::array::from_fn(|_| lock::Lock::new(())),
+                state: crate::lock::Lock::new(state),
+                key_locks: core::array::from_fn(|_| crate::lock::Lock::new(())),
             }),
         })
     }
@@ -527,50 +527,5 @@ impl Server {
         config: ServerConfig,
     ) -> Result<Self> {
         Self::build(rng, key_pair, config, false)
-    }
-}
-
-mod lock {
-    //! The server state's lock: a mutex with `std`; without it, a lock that
-    //! never waits (firmware: a second thread gets [`Error::Busy`]).
-    #[cfg(not(feature = "std"))]
-    use crate::error::Error;
-    use crate::error::Result;
-
-    pub(super) struct Lock<T> {
-        #[cfg(feature = "std")]
-        inner: std::sync::Mutex<T>,
-        #[cfg(not(feature = "std"))]
-        inner: spin::Mutex<T>,
-    }
-
-    impl<T> Lock<T> {
-        pub(super) fn new(value: T) -> Self {
-            Lock {
-                #[cfg(feature = "std")]
-                inner: std::sync::Mutex::new(value),
-                #[cfg(not(feature = "std"))]
-                inner: spin::Mutex::new(value),
-            }
-        }
-
-        /// Runs `f` on the locked state.
-        pub(super) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R> {
-            #[cfg(feature = "std")]
-            {
-                // Poisoning is ignored: nothing that runs under the lock
-                // panics, and refusing every later request would be worse.
-                let mut guard = self
-                    .inner
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                Ok(f(&mut guard))
-            }
-            #[cfg(not(feature = "std"))]
-            {
-                let mut guard = self.inner.try_lock().ok_or(Error::Busy)?;
-                Ok(f(&mut guard))
-            }
-        }
     }
 }

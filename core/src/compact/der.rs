@@ -1,0 +1,352 @@
+//! Strict DER for exactly the RSA key structures paramcrypt reads and
+//! writes, and their PEM armour:
+//!
+//! - PKCS#8 `PrivateKeyInfo` (RFC 5208): version 0, algorithm
+//!   rsaEncryption with NULL parameters, the PKCS#1 key in an OCTET STRING,
+//!   no attributes;
+//! - PKCS#1 `RSAPrivateKey` (RFC 8017 A.1.2): version 0 (two primes), nine
+//!   positive INTEGERs;
+//! - `SubjectPublicKeyInfo` (RFC 5280) of an rsaEncryption key, with the
+//!   PKCS#1 `RSAPublicKey` in a BIT STRING with no unused bits.
+//!
+//! Every tag and length is checked: definite, minimal lengths; minimal,
+//! non-negative INTEGERs; nothing left over at any level. Anything else is
+//! rejected.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use base64ct::{Base64, Encoding};
+use zeroize::Zeroizing;
+
+const SEQUENCE: u8 = 0x30;
+const INTEGER: u8 = 0x02;
+const BIT_STRING: u8 = 0x03;
+const OCTET_STRING: u8 = 0x04;
+/// AlgorithmIdentifier { rsaEncryption (1.2.840.113549.1.1.1), NULL }.
+const RSA_ALGORITHM: &[u8] = &[
+    0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01, 0x05, 0x00,
+];
+
+/// Reads DER elements one after another from a slice.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    /// The contents of the next element, which must have tag `tag`.
+    fn element(&mut self, tag: u8) -> Option<&'a [u8]> {
+        let (&found, rest) = self.0.split_first()?;
+        if found != tag {
+            return None;
+        }
+        let (&first, mut rest) = rest.split_first()?;
+        let len = match first {
+            0..=0x7F => usize::from(first),
+            0x81..=0x83 => {
+                let count = usize::from(first & 0x7F);
+                if rest.len() < count {
+                    return None;
+                }
+                let (octets, after) = rest.split_at(count);
+                rest = after;
+                let len = octets
+                    .iter()
+                    .fold(0usize, |acc, &b| acc << 8 | usize::from(b));
+                // Minimal: the long form only from 128 on, no leading zero.
+                if len < 0x80 || octets[0] == 0 {
+                    return None;
+                }
+                len
+            }
+            _ => return None,
+        };
+        if rest.len() < len {
+            return None;
+        }
+        let (contents, after) = rest.split_at(len);
+        self.0 = after;
+        Some(contents)
+    }
+
+    /// A non-negative INTEGER in minimal form: its magnitude, without the
+    /// sign octet (empty for zero).
+    fn unsigned(&mut self) -> Option<&'a [u8]> {
+        let contents = self.element(INTEGER)?;
+        match contents {
+            [] => None,
+            [first, ..] if first & 0x80 != 0 => None, // negative
+            [0] => Some(&[]),
+            [0, second, ..] if second & 0x80 == 0 => None, // not minimal
+            [0, rest @ ..] => Some(rest),
+            _ => Some(contents),
+        }
+    }
+
+    /// The INTEGER zero (a version).
+    fn zero(&mut self) -> Option<()> {
+        self.unsigned()?.is_empty().then_some(())
+    }
+
+    /// `Some(value)` when nothing follows it.
+    fn end<T>(&self, value: T) -> Option<T> {
+        self.0.is_empty().then_some(value)
+    }
+}
+
+/// A PKCS#1 `RSAPrivateKey`'s values (magnitudes, big-endian), but for
+/// the CRT exponents: they are checked as INTEGERs, and computed again from
+/// d at load, as the `rsa` crate does.
+pub(crate) struct PrivateKeyFields<'a> {
+    pub(crate) n: &'a [u8],
+    pub(crate) e: &'a [u8],
+    pub(crate) d: &'a [u8],
+    pub(crate) p: &'a [u8],
+    pub(crate) q: &'a [u8],
+    pub(crate) qinv: &'a [u8],
+}
+
+/// Parses a PKCS#1 `RSAPrivateKey`.
+pub(crate) fn parse_pkcs1_private(der: &[u8]) -> Option<PrivateKeyFields<'_>> {
+    let mut outer = Reader(der);
+    let mut key = Reader(outer.element(SEQUENCE)?);
+    outer.end(())?;
+    key.zero()?; // two-prime
+    let fields = PrivateKeyFields {
+        n: key.unsigned()?,
+        e: key.unsigned()?,
+        d: key.unsigned()?,
+        p: key.unsigned()?,
+        q: key.unsigned()?,
+        qinv: {
+            key.unsigned()?; // d mod (p - 1)
+            key.unsigned()?; // d mod (q - 1)
+            key.unsigned()?
+        },
+    };
+    key.end(fields)
+}
+
+/// Parses a PKCS#8 `PrivateKeyInfo` holding an RSA key.
+pub(crate) fn parse_pkcs8_private(der: &[u8]) -> Option<PrivateKeyFields<'_>> {
+    let mut outer = Reader(der);
+    let mut info = Reader(outer.element(SEQUENCE)?);
+    outer.end(())?;
+    info.zero()?;
+    let algorithm = info.0.get(..RSA_ALGORITHM.len())?;
+    if algorithm != RSA_ALGORITHM {
+        return None;
+    }
+    info.0 = &info.0[RSA_ALGORITHM.len()..];
+    let key = info.element(OCTET_STRING)?;
+    info.end(())?;
+    parse_pkcs1_private(key)
+}
+
+/// Parses a `SubjectPublicKeyInfo` of an RSA key: (n, e) magnitudes.
+pub(crate) fn parse_spki(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut outer = Reader(der);
+    let mut info = Reader(outer.element(SEQUENCE)?);
+    outer.end(())?;
+    let algorithm = info.0.get(..RSA_ALGORITHM.len())?;
+    if algorithm != RSA_ALGORITHM {
+        return None;
+    }
+    info.0 = &info.0[RSA_ALGORITHM.len()..];
+    let bits = info.element(BIT_STRING)?;
+    info.end(())?;
+    let (&unused, key) = bits.split_first()?;
+    if unused != 0 {
+        return None;
+    }
+    let mut outer = Reader(key);
+    let mut key = Reader(outer.element(SEQUENCE)?);
+    outer.end(())?;
+    let n = key.unsigned()?;
+    let e = key.unsigned()?;
+    key.end((n, e))
+}
+
+/// Appends a DER length.
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    let octets = len.to_be_bytes();
+    let first = octets.iter().position(|&b| b != 0).unwrap_or(octets.len());
+    match len {
+        0..=0x7F => out.push(len as u8),
+        _ => {
+            out.push(0x80 | (octets.len() - first) as u8);
+            out.extend_from_slice(&octets[first..]);
+        }
+    }
+}
+
+/// Appends an element.
+fn push_element(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
+    out.push(tag);
+    push_len(out, contents.len());
+    out.extend_from_slice(contents);
+}
+
+/// Appends a non-negative INTEGER from a big-endian magnitude (leading
+/// zeros allowed; they are dropped).
+fn push_unsigned(out: &mut Vec<u8>, magnitude: &[u8]) {
+    let first = magnitude
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(magnitude.len());
+    let magnitude = &magnitude[first..];
+    let sign = magnitude.first().is_none_or(|&b| b & 0x80 != 0);
+    out.push(INTEGER);
+    push_len(out, magnitude.len() + usize::from(sign));
+    if sign {
+        out.push(0);
+    }
+    out.extend_from_slice(magnitude);
+}
+
+/// A PKCS#8 `PrivateKeyInfo` from the key's values in PKCS#1 order (n, e,
+/// d, p, q, dp, dq, qinv).
+pub(crate) fn encode_pkcs8_private(values: &[Zeroizing<Vec<u8>>; 8]) -> Zeroizing<Vec<u8>> {
+    let mut key = Zeroizing::new(Vec::new());
+    push_unsigned(&mut key, &[]);
+    for value in values {
+        push_unsigned(&mut key, value);
+    }
+    let mut pkcs1 = Zeroizing::new(Vec::new());
+    push_element(&mut pkcs1, SEQUENCE, &key);
+    let mut info = Zeroizing::new(Vec::new());
+    push_unsigned(&mut info, &[]);
+    info.extend_from_slice(RSA_ALGORITHM);
+    push_element(&mut info, OCTET_STRING, &pkcs1);
+    let mut out = Zeroizing::new(Vec::new());
+    push_element(&mut out, SEQUENCE, &info);
+    out
+}
+
+/// A `SubjectPublicKeyInfo` from n and e (big-endian magnitudes).
+pub(crate) fn encode_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut key = Vec::new();
+    push_unsigned(&mut key, n);
+    push_unsigned(&mut key, e);
+    let mut bits = Vec::from([0u8]);
+    push_element(&mut bits, SEQUENCE, &key);
+    let mut info = Vec::from(RSA_ALGORITHM);
+    push_element(&mut info, BIT_STRING, &bits);
+    let mut out = Vec::new();
+    push_element(&mut out, SEQUENCE, &info);
+    out
+}
+
+/// PEM armour (RFC 7468): the label, base64 in 64-column lines, LF line
+/// endings. Base64 in constant time (this carries private keys).
+pub(crate) fn pem_encode(label: &str, der: &[u8]) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::new());
+    out.push_str("-----BEGIN ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    let mut line = Zeroizing::new([0u8; 64]);
+    for chunk in der.chunks(48) {
+        if let Ok(text) = Base64::encode(chunk, &mut line[..]) {
+            out.push_str(text);
+        }
+        out.push('\n');
+    }
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    out
+}
+
+/// The DER inside PEM armour with this label: the text (surrounding
+/// whitespace aside) is the BEGIN line, base64 lines (LF or CRLF), the END
+/// line. Base64 is decoded in constant time and must be canonical.
+pub(crate) fn pem_decode(pem: &str, label: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let text = pem.trim_matches(|c: char| c.is_ascii_whitespace());
+    let text = text.strip_prefix("-----BEGIN ")?.strip_prefix(label)?;
+    let text = text.strip_prefix("-----")?;
+    let text = text.strip_suffix("-----")?.strip_suffix(label)?;
+    let body = text.strip_suffix("-----END ")?;
+    let body = body
+        .strip_prefix("\r\n")
+        .or_else(|| body.strip_prefix('\n'))?;
+    let mut joined = Zeroizing::new(Vec::with_capacity(body.len()));
+    for line in body.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        joined.extend_from_slice(line.as_bytes());
+    }
+    Base64::decode_vec(core::str::from_utf8(&joined).ok()?)
+        .ok()
+        .map(Zeroizing::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PKCS8_PEM: &str = include_str!("../../../tests/data/keys/rsa2048_pkcs8.pem");
+    const PKCS1_PEM: &str = include_str!("../../../tests/data/keys/rsa2048_pkcs1.pem");
+    const PUBLIC_PEM: &str = include_str!("../../../tests/data/keys/rsa2048_public.pem");
+
+    #[test]
+    fn openssl_keys_parse_and_encode_back_byte_for_byte() {
+        let der = pem_decode(PKCS8_PEM, "PRIVATE KEY").expect("PEM");
+        let fields = parse_pkcs8_private(&der).expect("PKCS#8");
+        assert_eq!(fields.n.len(), 256);
+        assert_eq!(fields.e, &[1, 0, 1]);
+        assert_eq!(&pem_encode("PRIVATE KEY", &der)[..], PKCS8_PEM);
+        // The loaded key encodes back to the same bytes (its CRT values
+        // computed again).
+        let key = crate::compact::private_from_pkcs8_der(&der).expect("key");
+        assert_eq!(&encode_pkcs8_private(&key.component_bytes())[..], &der[..]);
+
+        let pkcs1 = pem_decode(PKCS1_PEM, "RSA PRIVATE KEY").expect("PEM");
+        let same = parse_pkcs1_private(&pkcs1).expect("PKCS#1");
+        assert_eq!(same.n, fields.n);
+        assert_eq!(same.qinv, fields.qinv);
+
+        let public = pem_decode(PUBLIC_PEM, "PUBLIC KEY").expect("PEM");
+        let (n, e) = parse_spki(&public).expect("SPKI");
+        assert_eq!((n, e), (fields.n, fields.e));
+        assert_eq!(encode_spki(n, e), &public[..]);
+    }
+
+    #[test]
+    fn anything_but_the_exact_structures_is_rejected() {
+        let der = pem_decode(PKCS8_PEM, "PRIVATE KEY").unwrap().to_vec();
+        let public = pem_decode(PUBLIC_PEM, "PUBLIC KEY").unwrap().to_vec();
+        // Truncated anywhere, or with a byte appended.
+        for cut in 0..der.len() {
+            assert!(parse_pkcs8_private(&der[..cut]).is_none(), "cut at {cut}");
+        }
+        for cut in 0..public.len() {
+            assert!(parse_spki(&public[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut longer = der.clone();
+        longer.push(0);
+        assert!(parse_pkcs8_private(&longer).is_none());
+        // Every single-bit change of a structural byte (the first 37 hold
+        // tags, lengths, versions and the algorithm, up to n's sign octet)
+        // is rejected; no change panics.
+        for i in 0..der.len() {
+            for bit in 0..8 {
+                let mut bad = der.clone();
+                bad[i] ^= 1 << bit;
+                let _ = parse_pkcs8_private(&bad);
+                if i < 37 {
+                    assert!(parse_pkcs8_private(&bad).is_none(), "byte {i} bit {bit}");
+                }
+            }
+        }
+        // Non-minimal and negative INTEGERs, long-form short lengths.
+        let parse_int = |bytes: &[u8]| Reader(bytes).unsigned().map(<[u8]>::to_vec);
+        assert_eq!(parse_int(&[2, 1, 0]), Some(alloc::vec![]));
+        assert_eq!(parse_int(&[2, 2, 0, 0x80]), Some(alloc::vec![0x80]));
+        assert_eq!(parse_int(&[2, 2, 0, 0x7F]), None);
+        assert_eq!(parse_int(&[2, 1, 0x80]), None);
+        assert_eq!(parse_int(&[2, 0]), None);
+        assert_eq!(parse_int(&[2, 0x81, 1, 5]), None);
+        assert_eq!(parse_int(&[2, 0x80, 5, 0, 0]), None);
+        // Labels and armour.
+        assert!(pem_decode(PKCS8_PEM, "RSA PRIVATE KEY").is_none());
+        assert!(pem_decode(&PKCS8_PEM.replace('\n', "\r\n"), "PRIVATE KEY").is_some());
+        assert!(pem_decode(&PKCS8_PEM.replacen('M', "*", 2), "PRIVATE KEY").is_none());
+        assert!(pem_decode(&PKCS8_PEM[..PKCS8_PEM.len() - 3], "PRIVATE KEY").is_none());
+    }
+}
