@@ -1,15 +1,16 @@
 //! Base64 as it travels on the wire: RFC 4648 standard alphabet with `=`
 //! padding. Decoding tolerates CR/LF line breaks (some device stacks wrap at
 //! 76 columns) and rejects everything else, including non-canonical padding
-//! bits. These values are public (ciphertexts), so on std targets the SIMD
-//! `base64-simd` does the work, with runtime CPU detection; without std
-//! (firmware) `base64ct` does it, in constant time. Secret material (PEM keys,
-//! the key:iv text) never comes through here.
+//! bits. These values are public (ciphertexts, encKeys, public keys), so
+//! nothing here needs constant time: on std targets the SIMD `base64-simd`
+//! does the work, with runtime CPU detection; without std (firmware) a
+//! small table-driven codec (`table`), checked against `base64ct` below
+//! and by the `wire_base64` fuzz target's differential. Secret material
+//! (PEM keys, the key:iv text) never comes through here: it goes through
+//! `base64ct` and `base16ct`, in constant time.
 
 use alloc::string::String;
 use alloc::vec::Vec;
-#[cfg(not(feature = "std"))]
-use base64ct::{Base64, Encoding};
 
 /// Length of the base64 text for `n` bytes (`n` no larger than a key or a
 /// fixed bound; see `checked_encoded_len` for lengths from callers).
@@ -36,7 +37,12 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     #[cfg(feature = "std")]
     return base64_simd::STANDARD.encode_to_string(bytes);
     #[cfg(not(feature = "std"))]
-    Base64::encode_string(bytes)
+    {
+        let mut text = alloc::vec![0u8; encoded_len(bytes.len())];
+        table::encode(bytes, &mut text);
+        // The alphabet is ASCII.
+        String::from_utf8(text).unwrap_or_default()
+    }
 }
 
 /// Encodes `bytes` into `out`, which must hold `encoded_len(bytes.len())` bytes.
@@ -46,9 +52,8 @@ pub(crate) fn encode_into(bytes: &[u8], out: &mut [u8]) -> usize {
     return base64_simd::STANDARD
         .encode(bytes, base64_simd::AsOut::as_out(out))
         .len();
-    // The callers size `out` with `encoded_len`, so this cannot fail.
     #[cfg(not(feature = "std"))]
-    Base64::encode(bytes, out).map(str::len).unwrap_or(0)
+    table::encode(bytes, out)
 }
 
 /// Where one chunk is decoded, on the stack. With std it is not zeroed
@@ -75,7 +80,99 @@ fn decode_block<'a>(text: &[u8], out: &'a mut ChunkBuffer) -> Option<&'a [u8]> {
         .ok()
         .map(|decoded| &*decoded);
     #[cfg(not(feature = "std"))]
-    Base64::decode(text, out).ok().map(|decoded| decoded as &[u8])
+    table::decode(text, out).map(|len| &out[..len])
+}
+
+/// Base64 by table lookup, for targets without `base64-simd` (firmware):
+/// a few instructions a character where `base64ct`'s constant-time
+/// arithmetic takes about a hundred, in less flash. Public values only.
+#[cfg(any(not(feature = "std"), test))]
+mod table {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    /// A character's six bits, or 0xFF for anything outside the alphabet
+    /// (`=` included: padding is handled apart).
+    const DECODE: [u8; 256] = {
+        let mut table = [0xFF; 256];
+        let mut i = 0;
+        while i < 64 {
+            table[ALPHABET[i] as usize] = i as u8;
+            i += 1;
+        }
+        table
+    };
+
+    /// Encodes `bytes` into `out` (at least `encoded_len` bytes); returns
+    /// the length.
+    pub(super) fn encode(bytes: &[u8], out: &mut [u8]) -> usize {
+        let mut len = 0;
+        for (group, quad) in bytes.chunks(3).zip(out.chunks_exact_mut(4)) {
+            let b = [
+                group[0],
+                group.get(1).copied().unwrap_or(0),
+                group.get(2).copied().unwrap_or(0),
+            ];
+            let v = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+            for (i, c) in quad.iter_mut().enumerate() {
+                *c = if i <= group.len() {
+                    ALPHABET[(v >> (18 - 6 * i) & 63) as usize]
+                } else {
+                    b'='
+                };
+            }
+            len += 4;
+        }
+        len
+    }
+
+    /// Decodes padded base64 (a multiple of four characters, no line
+    /// breaks) into `out`; `None` for a character outside the alphabet,
+    /// padding anywhere but at the end, non-zero bits under the padding,
+    /// or an `out` too small.
+    pub(super) fn decode(text: &[u8], out: &mut [u8]) -> Option<usize> {
+        if !text.len().is_multiple_of(4) {
+            return None;
+        }
+        let (body, last) = match text.len() {
+            0 => return Some(0),
+            n => text.split_at(n - 4),
+        };
+        let mut len = 0;
+        for quad in body.chunks_exact(4) {
+            let v = sextets(quad)?;
+            out.get_mut(len..len + 3)?
+                .copy_from_slice(&v.to_be_bytes()[1..]);
+            len += 3;
+        }
+        // The last quad: "xxxx", "xxx=" or "xx==", with zero bits under
+        // the padding.
+        let (padding, kept) = match last {
+            [_, _, b'=', b'='] => (2, 1),
+            [_, _, _, b'='] => (1, 2),
+            _ => (0, 3),
+        };
+        let mut quad = [b'A'; 4];
+        quad[..4 - padding].copy_from_slice(&last[..4 - padding]);
+        let v = sextets(&quad)?;
+        let bytes = v.to_be_bytes();
+        if bytes[1 + kept..].iter().any(|&b| b != 0) {
+            return None;
+        }
+        out.get_mut(len..len + kept)?
+            .copy_from_slice(&bytes[1..1 + kept]);
+        Some(len + kept)
+    }
+
+    /// Four characters' 24 bits, or `None` when one is not in the alphabet.
+    fn sextets(quad: &[u8]) -> Option<u32> {
+        let mut v = 0u32;
+        let mut invalid = 0u8;
+        for &c in quad {
+            let six = DECODE[usize::from(c)];
+            invalid |= six;
+            v = v << 6 | u32::from(six & 63);
+        }
+        (invalid & 0x80 == 0).then_some(v)
+    }
 }
 
 /// The longest text accepted for at most `decoded_max` bytes: the base64
@@ -98,18 +195,25 @@ fn count_line_breaks(text: &[u8]) -> usize {
     memchr::memchr2_iter(b'\r', b'\n', text).count()
 }
 
-/// Without std: counted in byte-wide lanes, 255 bytes at a time, so that the
-/// compiler can vectorize it.
+/// Without std: four bytes at a time (a word holds a CR or LF when one of
+/// its bytes equals one; only such words are counted byte by byte).
 #[cfg(not(feature = "std"))]
 fn count_line_breaks(text: &[u8]) -> usize {
-    text.chunks(255)
-        .map(|chunk| {
-            let in_chunk = chunk
-                .iter()
-                .fold(0u8, |n, &c| n + u8::from(is_line_break(c)));
-            usize::from(in_chunk)
+    const ONES: u32 = 0x0101_0101;
+    let has_byte = |word: u32, byte: u8| {
+        let x = word ^ (ONES * u32::from(byte));
+        x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
+    };
+    let (words, rest) = text.as_chunks::<4>();
+    let in_words: usize = words
+        .iter()
+        .filter(|word| {
+            let word = u32::from_ne_bytes(**word);
+            has_byte(word, b'\r') || has_byte(word, b'\n')
         })
-        .sum()
+        .map(|word| word.iter().filter(|&&c| is_line_break(c)).count())
+        .sum();
+    in_words + rest.iter().filter(|&&c| is_line_break(c)).count()
 }
 
 /// What a text's length and line breaks say before it is decoded: public
@@ -228,6 +332,48 @@ pub(crate) fn decode_bounded(text: &[u8], decoded_max: usize) -> Option<Vec<u8>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_codec_matches_base64ct() {
+        use base64ct::{Base64, Encoding};
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+        for n in 0..300 {
+            let data: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+            let mut text = alloc::vec![0u8; encoded_len(n)];
+            assert_eq!(table::encode(&data, &mut text), text.len());
+            assert_eq!(text, Base64::encode_string(&data).into_bytes(), "{n} bytes");
+            let mut out = alloc::vec![0u8; n + 3];
+            assert_eq!(table::decode(&text, &mut out), Some(n));
+            assert_eq!(&out[..n], &data[..]);
+            // Mutated texts: the same verdict and bytes as base64ct.
+            for _ in 0..20 {
+                let mut bad = text.clone();
+                if bad.is_empty() {
+                    break;
+                }
+                let at = next() as usize % bad.len();
+                bad[at] = match next() % 3 {
+                    0 => alphabet[next() as usize % alphabet.len()],
+                    1 => next() as u8,
+                    _ => bad[at] ^ 1,
+                };
+                let mut ours = alloc::vec![0u8; n + 3];
+                let mut theirs = alloc::vec![0u8; n + 3];
+                let ours = table::decode(&bad, &mut ours).map(|len| ours[..len].to_vec());
+                let theirs = Base64::decode(&bad, &mut theirs).ok().map(<[u8]>::to_vec);
+                assert_eq!(ours, theirs, "{:?}", core::str::from_utf8(&bad));
+            }
+        }
+        // Too small an output is an error, not a panic.
+        assert_eq!(table::decode(b"QUJD", &mut [0u8; 2]), None);
+    }
 
     #[test]
     fn encoded_len_matches_encoder() {

@@ -267,12 +267,15 @@ impl Modulus {
             one: zeros(len),
             rr: zeros(len),
         };
-        // R mod m by doubling 1, then 2^len * R by doubling len more
-        // times, then five Montgomery squarings: (2^len)^32 = R, so the
-        // result is R in Montgomery form, R^2 mod m.
+        // R mod m by doubling 2^(bits - 1) (below m) up to 2^(32 len), then
+        // 2^len * R by doubling len more times, then five Montgomery
+        // squarings: (2^len)^32 = R, so the result is R in Montgomery form,
+        // R^2 mod m. (The bit length of a prime of a key is public in all
+        // but name: half of n's.)
+        let bits = bit_len_vartime(m);
         let mut x = zeros(len);
-        x[0] = 1;
-        for _ in 0..len * LIMB_BITS {
+        x[(bits - 1) / LIMB_BITS] = 1 << ((bits - 1) % LIMB_BITS);
+        for _ in bits..=len * LIMB_BITS {
             modulus.double(&mut x);
         }
         modulus.one.copy_from_slice(&x);
@@ -304,7 +307,7 @@ impl Modulus {
 
     /// Working space for [`Modulus::mul`].
     pub(crate) fn scratch(&self) -> Limbs {
-        zeros(self.len() + 2)
+        zeros(2 * self.len() + 2)
     }
 
     /// `x = 2x mod m` for `x < m`.
@@ -338,36 +341,39 @@ impl Modulus {
 
     /// The Montgomery product `out = a * b / R mod m`, for `a < R` and
     /// `b < m` (then the value before the last subtraction is below 2m).
-    /// `scratch` is [`Modulus::scratch`]. Operand scanning, reduction
-    /// interleaved (CIOS).
+    /// `scratch` is [`Modulus::scratch`]. Multiplication and reduction in
+    /// one pass per limb of `a` (FIOS): two `UMAAL`s per inner step, the
+    /// running value alternating between two halves of `scratch` so that
+    /// every loop is a plain zip (no bounds checks, no shifting in place).
     pub(crate) fn mul(&self, a: &[Limb], b: &[Limb], out: &mut [Limb], scratch: &mut [Limb]) {
         let n = self.len();
         let m = &self.m[..n];
         let b = &b[..n];
-        let t = &mut scratch[..n + 2];
+        let (mut t, mut next) = scratch[..2 * n + 2].split_at_mut(n + 1);
         t.fill(0);
         for &ai in &a[..n] {
-            // t += ai * b
-            let mut carry = 0;
-            for (tj, &bj) in t[..n].iter_mut().zip(b) {
-                let (lo, hi) = mac(ai, bj, *tj, carry);
-                *tj = lo;
-                carry = hi;
+            // The low limb: u makes t + ai * b + u * m divisible by 2^32.
+            let (low, mut c1) = mac(ai, b[0], t[0], 0);
+            let u = low.wrapping_mul(self.m0_inv);
+            let mut c2 = mac(u, m[0], low, 0).1;
+            for (((&tj, &bj), &mj), dst) in t[1..n]
+                .iter()
+                .zip(&b[1..])
+                .zip(&m[1..])
+                .zip(next[..n - 1].iter_mut())
+            {
+                let (s, h1) = mac(ai, bj, tj, c1);
+                let (r, h2) = mac(u, mj, s, c2);
+                *dst = r;
+                c1 = h1;
+                c2 = h2;
             }
-            let (lo, hi) = adc(t[n], carry, 0);
-            t[n] = lo;
-            t[n + 1] = hi;
-            // t = (t + u * m) / 2^32, with u making the low limb zero
-            let u = t[0].wrapping_mul(self.m0_inv);
-            let mut carry = mac(u, m[0], t[0], 0).1;
-            for j in 1..n {
-                let (lo, hi) = mac(u, m[j], t[j], carry);
-                t[j - 1] = lo;
-                carry = hi;
-            }
-            let (lo, hi) = adc(t[n], carry, 0);
-            t[n - 1] = lo;
-            t[n] = t[n + 1] + hi;
+            // The top: t[n] (0 or 1) and both carries, over two limbs.
+            let (s, h1) = adc(t[n], c1, 0);
+            let (r, h2) = adc(s, c2, 0);
+            next[n - 1] = r;
+            next[n] = h1 + h2;
+            core::mem::swap(&mut t, &mut next);
         }
         out[..n].copy_from_slice(&t[..n]);
         sub_if_at_least(&mut out[..n], m, t[n]);

@@ -217,20 +217,22 @@ impl PrivateKey {
         let mut n_wide = zeros(2 * half);
         n_wide[..n.len()].copy_from_slice(n);
         bad |= eq_bit(&product, &n_wide) ^ 1;
-        // d * e = 1 mod (p - 1) and mod (q - 1) (e below 2^34: two limbs).
-        let mut de = zeros(n.len() + 2);
-        let e_limbs = [public.e as Limb, (public.e >> LIMB_BITS) as Limb];
-        mul(&d, &e_limbs, &mut de);
+        // d * e = 1 mod (p - 1) and mod (q - 1), checked as dp * e = 1
+        // for dp = d mod (p - 1) (e is below 2^34: two limbs).
         let (p1, q1) = (minus_one(&p), minus_one(&q));
+        let dp = bignum::rem(&d, &p1);
+        let dq = bignum::rem(&d, &q1);
+        let e_limbs = [public.e as Limb, (public.e >> LIMB_BITS) as Limb];
         let mut unit = zeros(half);
         unit[0] = 1;
-        bad |= eq_bit(&bignum::rem(&de, &p1), &unit) ^ 1;
-        bad |= eq_bit(&bignum::rem(&de, &q1), &unit) ^ 1;
+        for (d_half, prime_minus_one) in [(&dp, &p1), (&dq, &q1)] {
+            let mut de = zeros(half + 2);
+            mul(d_half, &e_limbs, &mut de);
+            bad |= eq_bit(&bignum::rem(&de, prime_minus_one), &unit) ^ 1;
+        }
         if bad != 0 {
             return Err(Error::InvalidKey);
         }
-        let dp = bignum::rem(&d, &p1);
-        let dq = bignum::rem(&d, &q1);
         let p = Modulus::new(&p).ok_or(Error::InvalidKey)?;
         let q = Modulus::new(&q).ok_or(Error::InvalidKey)?;
         let qinv = crt_coefficient(&p, &q, c.qinv);
