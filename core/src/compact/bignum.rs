@@ -416,6 +416,79 @@ impl Modulus {
         self.add(out, &high);
     }
 
+    /// `x^-1 mod m` (plain form) for `x < m`, in constant time: the binary
+    /// extended Euclidean algorithm with every step done in full (a fixed
+    /// count of conditional swaps, subtractions and halvings). `false`
+    /// when x has no inverse (shares a factor with m).
+    pub(crate) fn invert(&self, x: &[Limb], out: &mut [Limb]) -> bool {
+        let n = self.len();
+        let m = &self.m[..n];
+        // a = u x and b = v x (mod m) throughout; b stays odd.
+        let (mut a, mut b, mut u, mut v) = (zeros(n), zeros(n), zeros(n), zeros(n));
+        a.copy_from_slice(&x[..n]);
+        b.copy_from_slice(m);
+        u[0] = 1;
+        for _ in 0..2 * n * LIMB_BITS {
+            let odd = a[0] & 1;
+            // When a is odd and below b, swap (a, u) with (b, v).
+            let swap = mask(odd & lt_bit(&a, &b));
+            for (x, y) in a
+                .iter_mut()
+                .zip(b.iter_mut())
+                .chain(u.iter_mut().zip(v.iter_mut()))
+            {
+                let t = (*x ^ *y) & swap;
+                *x ^= t;
+                *y ^= t;
+            }
+            // When a is odd: a -= b (now a >= b), u -= v (mod m).
+            let keep = mask(odd);
+            let mut borrow = 0;
+            for (x, &y) in a.iter_mut().zip(b.iter()) {
+                let (d, c) = sbb(*x, y & keep, borrow);
+                *x = d;
+                borrow = c;
+            }
+            let mut borrow = 0;
+            for (x, &y) in u.iter_mut().zip(v.iter()) {
+                let (d, c) = sbb(*x, y & keep, borrow);
+                *x = d;
+                borrow = c;
+            }
+            let add_back = mask(borrow);
+            let mut carry = 0;
+            for (x, &y) in u.iter_mut().zip(m) {
+                let (sum, c) = adc(*x, y & add_back, carry);
+                *x = sum;
+                carry = c;
+            }
+            // a is even: halve it, and u with it (mod m: add m when odd).
+            let mut top = 0;
+            for x in a.iter_mut().rev() {
+                let low = *x & 1;
+                *x = (*x >> 1) | (top << (LIMB_BITS - 1));
+                top = low;
+            }
+            let add = mask(u[0] & 1);
+            let mut carry = 0;
+            for (x, &y) in u.iter_mut().zip(m) {
+                let (sum, c) = adc(*x, y & add, carry);
+                *x = sum;
+                carry = c;
+            }
+            for x in u.iter_mut().rev() {
+                let low = *x & 1;
+                *x = (*x >> 1) | (carry << (LIMB_BITS - 1));
+                carry = low;
+            }
+        }
+        // a is zero and b the gcd: one when x is invertible.
+        let mut unit = zeros(n);
+        unit[0] = 1;
+        out[..n].copy_from_slice(&v);
+        eq_bit(&b, &unit) == 1
+    }
+
     /// `base^exp` in Montgomery form, for `base` in Montgomery form and a
     /// secret exponent whose length (in limbs) is public: fixed 4-bit
     /// windows, every table entry read for each window, the same products
@@ -580,6 +653,17 @@ mod tests {
                 % mv;
             assert_eq!(value(&plain), expected, "reduce_wide_to_monty");
             assert_eq!(value(&rem(&wide, &m)), expected, "rem");
+            // The inverse, when there is one.
+            let mut inverse = zeros(2);
+            if modulus.invert(&al, &mut inverse) {
+                assert_eq!(value(&inverse) * a % mv, 1 % mv, "invert");
+            } else {
+                let (mut x, mut y) = (a, mv);
+                while y != 0 {
+                    (x, y) = (y, x % y);
+                }
+                assert_ne!(x, 1, "invert failed for an invertible value");
+            }
         }
     }
 

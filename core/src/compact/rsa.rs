@@ -361,30 +361,33 @@ impl PrivateKey {
         out
     }
 
-    /// A fresh blinding pair: r random below n, r^e, and r^-1 (by CRT and
-    /// Fermat: r^(p-2) mod p and r^(q-2) mod q), checked by r * r^-1 = 1.
+    /// A fresh blinding pair: r random below n, r^e, and r^-1 (modulo p
+    /// and q in constant time, joined by CRT), checked by r * r^-1 = 1.
     fn new_blinding<R: TryCryptoRng + ?Sized>(&self, rng: &mut R) -> Result<Blinding> {
         let n = &self.public.n;
         let mut scratch = n.scratch();
         loop {
             let r = random_below(rng, n.modulus())?;
-            let inverse_mod = |prime: &Modulus, out: &mut [Limb]| {
-                let mut rm = zeros(prime.len());
+            // r^-1 mod p, in Montgomery form (as `garner` takes it), and
+            // r^-1 mod q, plain.
+            let inverse_mod = |prime: &Modulus, monty: bool| {
+                let mut scratch = prime.scratch();
+                let (mut rm, mut plain, mut inverse) =
+                    (zeros(prime.len()), zeros(prime.len()), zeros(prime.len()));
                 prime.reduce_wide_to_monty(&r, &mut rm);
-                let mut exponent = zeros(prime.len());
-                exponent.copy_from_slice(prime.modulus());
-                bignum::sub_assign(&mut exponent, &[2]);
-                let mut power = zeros(prime.len());
-                prime.pow(&rm, &exponent, &mut power);
-                out.copy_from_slice(&power);
+                prime.leave_monty(&rm, &mut plain, &mut scratch);
+                let invertible = prime.invert(&plain, &mut inverse);
+                if monty {
+                    prime.to_monty(&inverse, &mut plain, &mut scratch);
+                    core::mem::swap(&mut plain, &mut inverse);
+                }
+                invertible.then_some(inverse)
             };
-            let mut inv_p = zeros(self.p.len());
-            inverse_mod(&self.p, &mut inv_p);
-            let mut inv_q_monty = zeros(self.q.len());
-            inverse_mod(&self.q, &mut inv_q_monty);
-            let mut inv_q = zeros(self.q.len());
-            self.q
-                .leave_monty(&inv_q_monty, &mut inv_q, &mut self.q.scratch());
+            let (Some(inv_p), Some(inv_q)) =
+                (inverse_mod(&self.p, true), inverse_mod(&self.q, false))
+            else {
+                continue; // r shares a factor with n: negligibly likely
+            };
             let inverse = self.garner(&inv_p, &inv_q);
             let mut check = zeros(n.len());
             let mut rm = zeros(n.len());
@@ -393,7 +396,7 @@ impl PrivateKey {
             let mut unit = zeros(n.len());
             unit[0] = 1;
             if eq_bit(&check, &unit) != 1 {
-                continue; // r shares a factor with n: negligibly likely
+                continue;
             }
             let mut vf = zeros(n.len());
             n.to_monty(&inverse, &mut vf, &mut scratch);
@@ -451,7 +454,7 @@ fn minus_one(x: &[Limb]) -> Limbs {
 }
 
 /// q^-1 mod p: the stored value when it is right (below p, times q is one
-/// mod p), else computed as q^(p-2) mod p.
+/// mod p), else computed.
 fn crt_coefficient(p: &Modulus, q: &Modulus, stored: Option<&[u8]>) -> Limbs {
     let mut scratch = p.scratch();
     let mut q_monty = zeros(p.len());
@@ -468,13 +471,11 @@ fn crt_coefficient(p: &Modulus, q: &Modulus, stored: Option<&[u8]>) -> Limbs {
             }
         }
     }
-    let mut exponent = zeros(p.len());
-    exponent.copy_from_slice(p.modulus());
-    bignum::sub_assign(&mut exponent, &[2]);
-    let mut power = zeros(p.len());
-    p.pow(&q_monty, &exponent, &mut power);
+    let mut q_mod_p = zeros(p.len());
+    p.leave_monty(&q_monty, &mut q_mod_p, &mut scratch);
     let mut qinv = zeros(p.len());
-    p.leave_monty(&power, &mut qinv, &mut scratch);
+    // p and q are distinct primes (p * q = n was checked), so this succeeds.
+    p.invert(&q_mod_p, &mut qinv);
     qinv
 }
 
