@@ -114,27 +114,32 @@ static const uint8_t FW_PRIVATE_KEY_DER[1217] = {
 static const char FW_EXPECTED_PUBLIC_KEY_B64[] = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvvrTcVATK5QUQFKOWYlgPsVCTUVkpYnwFtT9fGF+CG+7O1/iHFq8oPAM0fkaTzjh8gapIcKQWD8N4eMk7XtsWZ1M0mnpCgQ5bq2kA20lOdzycLYnWne+wu32XLZJ+Q2DvRJEProJmIkXXjob7iKCSsfxEu0Ziv6HXzpYY5ii8U9dPwUErxosPy+PapYb3J8JQgBSs48N0MvrBGeQXA3u9fh1NBqFmjnk0rAEhEUdeK1eUQhZUG41A+r/0C5nX0OqN47k/RCptybmAwkIuZs7a2/vGK1oR2qO2E/K5b6oen5fTWnXTEnf6dOb+pXj94HREkl1w20BeimYsBTjkZPVGwIDAQAB";
 
 /* A client's encKey (key:iv text, RSAES-PKCS1-v1_5) and its common key. */
-static const char FW_ENC_KEY[] = "QOPhyK03+TvsDqf6fg0jgO7ch0408cuguo5Ihro9Lhyb9UYYAesgKXUMRJpdeoAYQg2e9DANt2Kdh7Rg+hn5WhOCLRz42/Mgk22loANYUCVyflUQADBuj4CL6Uu1NdgrV47u5dOS+2ebHpf9iiPErp1L6lJrbNOejCAiWm8y/nHXHMViI572Pr/DgIBlNhW41+c8zEml9CGxZVZyIJ+b3WoLgSkBP+5E+x/gQU9Fb8rHXAD62V9WTRXp4K1v0mVm+DDCTjbIK8EHcElJYWfJa5Rkt4Li9UYQtGFzi/qLWOrcm150LPYF3gF7vqLiFdKtLYcP0gTcTeA9ptu0RWZfJA==";
+static const char FW_ENC_KEY[] = "VucIgOVNA4cFDXjaufo4EtAwTUEyTiVSWYd4qT79Xzi1nIqJPutpwYd2imllHU0o1qQuyVGVbVYypQZxtgwJ7gJIegcA3dzcPRTJA+aW+h90KVwnMNmp5COqHfpxahEcaXdAcWxw2akMpufmgJoYPeCDq+ewSE/UnOJJs6hiwkfKB7aMcKSrAsFUuM4XNnc/d/BA3DAOcqjEry3kKQba4cWYieti7xFyx7dnU7Jy774gk11HGE0EPdS6bD+BVGH5t5KohvawrP74HhNPYtjbXh10qXyreNBk2KS7yCRqhtqp3cWAFm8Ug4mhV7pHzVfYlCASCnDSf+N6oZdAUgsgDQ==";
 static const uint8_t FW_EXPECTED_KEY[16] = {
-    0x02, 0x5d, 0x07, 0x11, 0x92, 0x30, 0xa7, 0xf7, 0x21, 0x42, 0x7a, 0x83,
-    0x1f, 0x74, 0xb4, 0xf8
+    0xc1, 0xa0, 0x62, 0xf1, 0x85, 0x20, 0xf8, 0x94, 0x38, 0xd2, 0xa7, 0x15,
+    0x12, 0xad, 0x20, 0xbb
 };
 static const uint8_t FW_EXPECTED_IV[16] = {
-    0x7f, 0x60, 0xa5, 0x81, 0x5b, 0xaf, 0x05, 0x3e, 0xe0, 0x96, 0xb0, 0x04,
-    0xa0, 0x39, 0x34, 0x50
+    0x32, 0x1e, 0x36, 0x09, 0x64, 0xa9, 0xd0, 0xe1, 0x05, 0x10, 0x38, 0x7f,
+    0x70, 0x76, 0x13, 0x0b
 };
 
 /* sendSecretData parameters and their plaintexts. */
-static const char FW_SECRET_DATA1[] = "fBlRNU5h6c80sZQgNALQ3nXu1rEQlot+TrGjal/5z88=";
+static const char FW_SECRET_DATA1[] = "+3Npvs5j85XjnQKjY9csteCHNBSkAKtoolXHOorUVf8=";
 static const char FW_EXPECTED_SECRET1[] = "correct horse battery staple";
-static const char FW_SECRET_DATA2[] = "yBOjgXB1oLCzIWlNuVBNqg==";
+static const char FW_SECRET_DATA2[] = "Qnsxzm+95qzo6oIIigqvhA==";
 static const char FW_EXPECTED_SECRET2[] = "1234";
 
 /* getSecretData: the device's reply, encrypted with the client's key and IV. */
 static const char FW_REPLY_PLAINTEXT[] = "stored secret";
-static const char FW_EXPECTED_REPLY[] = "PwXGV+DuWQXfOySY9g+FHQ==";
+static const char FW_EXPECTED_REPLY[] = "3LDplupzGZXklmmmK4WOFA==";
+
+/* A second client's encKey and a parameter under it. */
+static const char FW_ENC_KEY2[] = "gzd3yZKDex95DUQ/1xAsNVqEwH+UIXT1ZwSrxoCmFGy4Nheh/fvk66uWPDBlk0IOQ3QXf/2rvlGkiCXi3lzYmjsEEdS+pKvHCMeLWUhzlCNETVB2tn8cI06KgwMZwdcvsvqRTc2K/nWXtdrIIU4ast1K2Qj/MqMJjeNWVxb2vp4Spvx/5wNciHFUhqi0N3sYn9+PGtiCFUQ2fGeGdmqhpQpFueDhCfTdXpIMy0oR17DbyhpzO77THD4RLHcoDY9Cz4MzQ8EJkTRz9LzuleKrbkIM1ceiWifO2f419gy+kQ3CB798upH5SpSP9aeVuU+aDg069V5MZSovPh4Z9G1/tg==";
+static const char FW_SECRET_DATA3[] = "erH02hkFrsMvimdk5OaIhA==";
+static const char FW_EXPECTED_SECRET3[] = "second client";
 
 /* A 1 KiB parameter: byte i is (7 i + 3) mod 256. */
-static const char FW_PARAM_1KIB[] = "KlmDuVrPA6FfoXb0U1eqgo10QIT4FSkEF+SyRPe0htsdyCpAN84YGsW/W05iW5L2KSpoHqMoB8UhtkohWAY0bXzde7NHzUSy334WXfv2rbKZijON/HZ3e0p6ieDU0M4vK7iWa+ByRoSwFB9OCZC/38M5v2RoL0JQ0DB19z+IDkOl6FPo3MFAUMcs4IaeQyUFLAHU+IrsrzL09xxkpf2WdzCfsXjy5RkWtWiVkxxiLCAdfQT4y6N8EOHhsckUzAiipvahApEp6PZdUoAz1bz5oFf9HvVffKZLfAcm/PufZYkXOqKW/TzEQW4F+twujNvOw6AN0aaH/kxoVrq7cUo3lclhd0wx7rE8mbTwbwqGM82es5QpwhxWYLPiqpzYCKudBA//sgv6r0f8chvPL3EzIS7qW+mY/Uc6ZpreJzfiG+8JTTVAGnpvx5MvPw7kqb2dBNvc1UsBd7utIvEH59Uo1LgcQFB1RkBXm4i8M80jRM+00jUnYnD8qSzpjBoGDkeNBHnpVV2RjkAUZAXIRXslYxBgAGtH4F2kGWFxO6eC/lgvPNfsG9HllrprQoj2pBJRsJtb0kLSp1IBxmiBSaj0EqiTV5aL34D6HMFwWkmtvg5eBToDySCXqdXmWp+yGBO+JhaiF1In9MVdhOAa9hitvj+NUijwgqw4cI4kooFDHNcc2WPL24IQCvCl/80N0qlzrf/GI3RrA76C/xiyewXn8Bg/c1dcWXEt8x9g6DPh/nQfiqzmrP4G69ck7dkrxTqhjpsi3F2oMhJtEPhD9br4IpzvMUaPDbtwevdxZvJUq3XFMYReRYZhQmjVtM5+7eqfzEGM4bfZsYl6jiN4zZ7czCvoum7u/JHKPoImvW8jtAkFm8tucixYE+1pzGKLc8H9Bj+rEodQLLgOZ604LZSx5DeqauvMl3rZ7LBkGP4+pumRQ5JsN6om7qPc4iSTBZBkZ+Bh8RHSau3iNkbfgHrSJuTM/jJLLeXNNkcE8IkI7OLa2TK+h/vmp2bEff6NfeJQA4LEAKdgU2kX8tFU92UEOIcQFq3lMgAnZsKSiOENPQWOh6on0xyVaqXOGIfEcC3mFu7O9vordJXwjj+jnjMGBbMD2Cf+M55KL0x1Qhy9lBX3kV3UHp4kAmdddWePHXsfl4mYD86/EG5n9uFmLYBpYB5vKw9Nc8zHI1++XtrBh4r3TUKybqNRalrHoXD2xJqJfic4yLfIXkSUg6OwkVTF+MTR9uyTbvr2vzVRKCPVyXEv3kKSJ88++T0jqdKFrXIzq5Hi3amUjfWr9IfXoQ/vZDYIcw992avsLYHbkkx+qOCFUulwAHQKyDprXvbwxYZSAGOhheZJIT9tb0lPp/ECten1bRcZP8hYYqtlj20/eyE=";
+static const char FW_PARAM_1KIB[] = "CcmKASUNqPvdKKypEv60/3P4XmFYIjpFOmAFPy2Ac4lOdS1Kfxm91XocW0PrVDat+ThZ56HJ8ni0ox4mdUy4UtUDRfeKOvIj1JHqFty/CspHvfHIzqKDQn+qAMgc5yDAY1vVckwmCXMJ04sjmgmsT5ktNzy9dYzFurIReIGoF6cA3kFrmpp7A3t9RkKEXa8mJalAfYmU1kGXK0iMQ7czZ271gDjVN+YIudf/yQ7AfZb5pMeIwueMyiW8z+h/oA4GaDuSQY4T903XEYbQWwrrgV+YPajHc1SQ7Rq2nC/8uFLwYTurmqGF0x4wDiEIWsMRZ73LsYUUu9K2TGCdgsl8lN0DaEUrvbWXmzh/GVXRYAP9Nl3JsIJmvclQKCzlI+GDlzCFCKm8YeRxJPlwIW3VkUgTQZwtwZrWqxJNhTfHLJp7IG7M6Ve3Qzyx4Ns0bDMxVAvDg+bpRS1HCOQfhfU2vljrBFciGAxIRSqPS/tFbciqJKWPfiTY5fnSRwQZJi/VBnxJX5MoU6Q4LCvd+P3zTlIw1yZ6mD90KU2oybwhJPDWZICYpeEVlww9xxuMa2V+2KA5A0JROQo0xWexhB34mnLXTyCd4Hzm1OH/A+OvyuKiS3HTwPmyqJrj6bWYuq6HOKmels3oWdv+hZT8PVCMRPNZ9H96z5lNeDcjp0OLm2aTztm3jcFt27LpFPshSJCas/MW5RU5kouwYcr4qP/l9U0ScAjoI8FtCbQIhFn6y0tcfBFRsVYbp9eQE5MTfu8G+r5mLLiI+5mOvm7I2uSKX1qnAoCEzk6SGglG9dwqhCELMACjhKR+YrYTpFd0tglCSsCre3pcC8AK68n1Lj8f69TLC1L3byvtNOwIwgKQ+VFvW0GjEJcZk6QnTvMaHR219uwgnfwtWJzJjpFl6ZUHftkNVOAwWv/EO6aB2+aJnB6VHtOxA1wQm1XE8xfa1Df5QvQw6hxbFkYoKgx7spHpuEcWv+af2v4HSPi8CXZ5o4jr2qj66YqZya25T1hjmyhMKnTdUcAyF6/xBSwut+qHZ3twwb7ITLOhQ91epfvtHeAEO2TaeOSlQ8VK7F1m0VOOsaUwd3c19bim9Kzs/OlOs4encvDWHxswnXZrX3wfGSTNp6Ljbx/CmdFWdjyucr0oafC5gqsITRx0ClFfQ/fsLXLQQ5C7VLcdSuvV1Wj3g9pLUPIHTXNfbz6YlX9Q7JQfRVEJwhjs5rc46kK8Y2qI0AbqITeobriBFnvtffEPmzDYBHqasgQgcE4J2qQ5Yl25G7wVr+7QEbHT+VIR1iePCHi0obC8v9oZJhPLRkeMkCmKQbUjIR6HdExZzIJYCcF4q2i9yBcbWFZJ7Q/Ixuc/8MyfWJsDSUVyy4sq7QYLUA4=";
 
 #endif

@@ -6,7 +6,12 @@
 //! failure is the one [`Error::EncryptionFailed`].
 
 use aes::cipher::array::Array;
-use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use aes::cipher::consts::U16;
+use aes::cipher::typenum::Unsigned;
+use aes::cipher::{
+    BlockModeDecBackend, BlockModeDecClosure, BlockModeDecrypt, BlockModeEncrypt, BlockSizeUser,
+    KeyIvInit, ParBlocks,
+};
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -199,13 +204,18 @@ impl Session {
         match self.decrypt_stream(text, shape.line_breaks, out) {
             Some((len, valid)) => {
                 // Valid padding or not, the same work: every byte is ANDed
-                // with a mask that keeps it (0xFF) or wipes it (0x00); then
-                // the one branch on the outcome (which the caller learns
-                // anyway). The mask goes through black_box so the compiler
-                // cannot specialize the loop on its two values; the AND
-                // vectorizes.
+                // with a mask that keeps it (0xFF) or wipes it (0x00), a
+                // word at a time; then the one branch on the outcome (which
+                // the caller learns anyway). The mask goes through black_box
+                // so the compiler cannot specialize the loop on its two
+                // values; the AND vectorizes.
                 let mask = core::hint::black_box(valid.select_u8(0x00, 0xFF));
-                for byte in out.iter_mut() {
+                let word_mask = u32::from_ne_bytes([mask; 4]);
+                let (words, rest) = out.as_chunks_mut::<4>();
+                for word in words {
+                    *word = (u32::from_ne_bytes(*word) & word_mask).to_ne_bytes();
+                }
+                for byte in rest {
                     *byte &= mask;
                 }
                 if valid.to_bool() {
@@ -245,30 +255,29 @@ impl Session {
                 None => {
                     // Per-message IV: the body's first block (chunks hold
                     // whole blocks, so it is all in the first chunk).
-                    let (iv, rest) = chunk.split_first_chunk::<IV_LEN>()?;
+                    let (iv, rest) = chunk.split_first_chunk_mut::<IV_LEN>()?;
+                    let decryptor = decryptor.insert(Decryptor::new((&self.key).into(), (&*iv).into()));
                     chunk = rest;
-                    decryptor.insert(Decryptor::new((&self.key).into(), iv.into()))
+                    decryptor
                 }
             };
-            // Whole blocks before the last are decrypted straight into
-            // `out`, several at a time (AES-NI pipelines them).
-            let in_chunk = chunk.len() / BLOCK;
-            let direct = in_chunk.min(blocks - 1 - done.min(blocks - 1));
-            if direct > 0 {
-                let (in_blocks, _) = Array::slice_as_chunks(&chunk[..direct * BLOCK]);
-                let target = &mut out[done * BLOCK..(done + direct) * BLOCK];
-                let (out_blocks, _) = Array::slice_as_chunks_mut(target);
-                decryptor.decrypt_blocks_b2b(in_blocks, out_blocks).ok()?;
-                done += direct;
+            let (ciphertext, partial) = Array::slice_as_chunks_mut(chunk);
+            let count = ciphertext.len();
+            if !partial.is_empty() || done + count > blocks {
+                return None; // not whole blocks, or longer than its length said
             }
-            for block in chunk[direct * BLOCK..].chunks(BLOCK) {
-                let block: &[u8; BLOCK] = block.try_into().ok()?;
-                if done + 1 != blocks {
-                    return None; // longer than its length said: cannot happen
-                }
-                decryptor.decrypt_block_b2b(block.into(), (&mut *last).into());
-                done += 1;
+            decryptor.decrypt_with_backend(CbcDecryptInPlace(ciphertext));
+            // Into `out`; the body's last block into `last` (`out` is one
+            // byte short of it).
+            let plaintext = &mut chunk[..count * BLOCK];
+            let start = done * BLOCK;
+            let direct = plaintext.len().min(out.len() - start) / BLOCK * BLOCK;
+            out[start..start + direct].copy_from_slice(&plaintext[..direct]);
+            if direct < plaintext.len() {
+                last.copy_from_slice(&plaintext[direct..]);
             }
+            plaintext.zeroize();
+            done += count;
             Some(())
         })?;
         if done != blocks {
@@ -280,6 +289,39 @@ impl Session {
         let tail = (blocks - 1) * BLOCK;
         out[tail..].copy_from_slice(&last[..BLOCK - 1]);
         Some((tail + in_last, valid))
+    }
+}
+
+/// CBC decryption of whole blocks in place, through the backend's
+/// parallel path only: a short last group is decrypted in a copy filled up
+/// with its last block, whose extra outputs are dropped (CBC chains on the
+/// last ciphertext block, which stays the same). A backend's single-block
+/// path then never runs, and on small targets is not even linked: the
+/// `aes` crate's software backend has a separate, byte-sliced one-block
+/// decryption (1.5 KiB of flash).
+struct CbcDecryptInPlace<'a>(&'a mut [Array<u8, U16>]);
+
+impl BlockSizeUser for CbcDecryptInPlace<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockModeDecClosure for CbcDecryptInPlace<'_> {
+    fn call<B: BlockModeDecBackend<BlockSize = U16>>(self, backend: &mut B) {
+        let (groups, tail) = Array::<_, B::ParBlocksSize>::slice_as_chunks_mut(self.0);
+        for group in groups {
+            backend.decrypt_par_blocks_inplace(group);
+        }
+        if let Some(last) = tail.last() {
+            let mut group = ParBlocks::<B>::default();
+            for (i, slot) in group.iter_mut().enumerate() {
+                *slot = tail.get(i).unwrap_or(last).clone();
+            }
+            backend.decrypt_par_blocks_inplace(&mut group);
+            for (plain, block) in group.iter().zip(tail.iter_mut()) {
+                block.copy_from_slice(plain);
+            }
+            group.zeroize();
+        }
     }
 }
 
