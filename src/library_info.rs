@@ -24,7 +24,19 @@ pub extern "C" fn paramcrypt_status_message(status: u32) -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn paramcrypt_version() -> *const c_char {
     guard(|| {
-        const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+        // The bytes in a static of their own, not a string literal: the
+        // firmware link then keeps them without the merged section of
+        // every other string.
+        const TEXT: &[u8] = concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes();
+        static VERSION: [u8; TEXT.len()] = {
+            let mut bytes = [0u8; TEXT.len()];
+            let mut i = 0;
+            while i < TEXT.len() {
+                bytes[i] = TEXT[i];
+                i += 1;
+            }
+            bytes
+        };
         VERSION.as_ptr().cast()
     })
 }

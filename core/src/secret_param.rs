@@ -7,10 +7,9 @@
 
 use aes::cipher::array::Array;
 use aes::cipher::consts::U16;
-use aes::cipher::typenum::Unsigned;
 use aes::cipher::{
-    BlockModeDecBackend, BlockModeDecClosure, BlockModeDecrypt, BlockModeEncrypt, BlockSizeUser,
-    KeyIvInit, ParBlocks,
+    BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt, BlockCipherEncrypt,
+    BlockSizeUser, KeyInit, ParBlocks,
 };
 use alloc::string::String;
 use alloc::vec;
@@ -24,9 +23,6 @@ use crate::rng::{self, TryCryptoRng};
 use crate::wire_base64;
 
 const BLOCK: usize = 16;
-
-type Encryptor = cbc::Encryptor<aes::Aes128>;
-type Decryptor = cbc::Decryptor<aes::Aes128>;
 
 /// Body bytes per step of the encryption pipeline: whole AES blocks that
 /// are also whole base64 quanta (multiples of 48), on the stack.
@@ -48,13 +44,19 @@ fn cbc_encrypt_in_place(key: &[u8; BLOCK], chain: &mut [u8; BLOCK], blocks: &mut
     cbc_encrypt_in_place_portable(key, chain, blocks);
 }
 
+/// CBC with the `aes` crate's block cipher: one serial chain, so one block
+/// at a time (the chaining is two lines; the `cbc` crate, which the tests
+/// compare against, would add its own copies around them).
 fn cbc_encrypt_in_place_portable(key: &[u8; BLOCK], chain: &mut [u8; BLOCK], blocks: &mut [u8]) {
-    let (blocks, rest) = Array::slice_as_chunks_mut(blocks);
+    let cipher = aes::Aes128::new(key.into());
+    let (blocks, rest) = blocks.as_chunks_mut::<BLOCK>();
     debug_assert!(rest.is_empty(), "whole blocks only");
-    let mut encryptor = Encryptor::new(key.into(), (&*chain).into());
-    encryptor.encrypt_blocks(blocks);
-    if let Some(last) = blocks.last() {
-        chain.copy_from_slice(last);
+    for block in blocks {
+        for (x, y) in block.iter_mut().zip(chain.iter()) {
+            *x ^= y;
+        }
+        cipher.encrypt_block(block.into());
+        *chain = *block;
     }
 }
 
@@ -243,30 +245,30 @@ impl Session {
         out: &mut [u8],
     ) -> Option<(usize, Choice)> {
         let blocks = out.len() / BLOCK + 1;
-        let mut decryptor = match self.mode {
-            Mode::KeyIv => Some(Decryptor::new((&self.key).into(), (&self.iv).into())),
-            Mode::PerMessageIv => None,
-        };
+        let cipher = aes::Aes128::new((&self.key).into());
+        // The CBC chain: the IV, then each previous ciphertext block. In
+        // per-message mode the IV is the body's first block, read below.
+        let mut chain = Zeroizing::new(self.iv);
+        let mut need_iv = self.mode == Mode::PerMessageIv;
         let mut last = Zeroizing::new([0u8; BLOCK]);
         let mut done = 0; // ciphertext blocks decrypted
         wire_base64::decode_chunks_shaped(text, line_breaks, |mut chunk| {
-            let decryptor = match &mut decryptor {
-                Some(decryptor) => decryptor,
-                None => {
-                    // Per-message IV: the body's first block (chunks hold
-                    // whole blocks, so it is all in the first chunk).
-                    let (iv, rest) = chunk.split_first_chunk_mut::<IV_LEN>()?;
-                    let decryptor = decryptor.insert(Decryptor::new((&self.key).into(), (&*iv).into()));
-                    chunk = rest;
-                    decryptor
-                }
-            };
+            if need_iv {
+                // Chunks hold whole blocks, so it is all in the first chunk.
+                let (iv, rest) = chunk.split_first_chunk_mut::<IV_LEN>()?;
+                chain.copy_from_slice(iv);
+                chunk = rest;
+                need_iv = false;
+            }
             let (ciphertext, partial) = Array::slice_as_chunks_mut(chunk);
             let count = ciphertext.len();
             if !partial.is_empty() || done + count > blocks {
                 return None; // not whole blocks, or longer than its length said
             }
-            decryptor.decrypt_with_backend(CbcDecryptInPlace(ciphertext));
+            cipher.decrypt_with_backend(CbcDecryptInPlace {
+                blocks: ciphertext,
+                chain: &mut chain,
+            });
             // Into `out`; the body's last block into `last` (`out` is one
             // byte short of it).
             let plaintext = &mut chunk[..count * BLOCK];
@@ -292,36 +294,63 @@ impl Session {
     }
 }
 
-/// CBC decryption of whole blocks in place, through the backend's
-/// parallel path only: a short last group is decrypted in a copy filled up
-/// with its last block, whose extra outputs are dropped (CBC chains on the
-/// last ciphertext block, which stays the same). A backend's single-block
-/// path then never runs, and on small targets is not even linked: the
-/// `aes` crate's software backend has a separate, byte-sliced one-block
-/// decryption (1.5 KiB of flash).
-struct CbcDecryptInPlace<'a>(&'a mut [Array<u8, U16>]);
+/// CBC decryption of whole blocks in place, continuing `chain` (the IV or
+/// the previous ciphertext block), through the cipher's parallel path
+/// only: a short last group is decrypted in a copy filled up with its last
+/// block, whose extra outputs are dropped. The cipher's single-block path
+/// then never runs, and on small targets is not even linked (the `aes`
+/// crate's software backend has a separate, byte-sliced one-block
+/// decryption: 1.5 KiB of flash). The chaining is done here rather than by
+/// the `cbc` crate, whose parallel path copies each group three more times.
+struct CbcDecryptInPlace<'a> {
+    blocks: &'a mut [Array<u8, U16>],
+    chain: &'a mut [u8; BLOCK],
+}
 
 impl BlockSizeUser for CbcDecryptInPlace<'_> {
     type BlockSize = U16;
 }
 
-impl BlockModeDecClosure for CbcDecryptInPlace<'_> {
-    fn call<B: BlockModeDecBackend<BlockSize = U16>>(self, backend: &mut B) {
-        let (groups, tail) = Array::<_, B::ParBlocksSize>::slice_as_chunks_mut(self.0);
+impl BlockCipherDecClosure for CbcDecryptInPlace<'_> {
+    fn call<B: BlockCipherDecBackend<BlockSize = U16>>(self, backend: &B) {
+        let chain = self.chain;
+        let (groups, tail) = Array::<_, B::ParBlocksSize>::slice_as_chunks_mut(self.blocks);
         for group in groups {
+            let ciphertext = group.clone();
             backend.decrypt_par_blocks_inplace(group);
+            xor_chain(group, &ciphertext, chain);
         }
-        if let Some(last) = tail.last() {
-            let mut group = ParBlocks::<B>::default();
-            for (i, slot) in group.iter_mut().enumerate() {
-                *slot = tail.get(i).unwrap_or(last).clone();
-            }
-            backend.decrypt_par_blocks_inplace(&mut group);
-            for (plain, block) in group.iter().zip(tail.iter_mut()) {
-                block.copy_from_slice(plain);
-            }
-            group.zeroize();
+        let Some(last) = tail.last().cloned() else {
+            return;
+        };
+        let mut group = ParBlocks::<B>::default();
+        for (i, slot) in group.iter_mut().enumerate() {
+            *slot = tail.get(i).unwrap_or(&last).clone();
         }
+        let ciphertext = group.clone();
+        backend.decrypt_par_blocks_inplace(&mut group);
+        xor_chain(&mut group, &ciphertext, chain);
+        for (plain, block) in group.iter().zip(tail.iter_mut()) {
+            block.copy_from_slice(plain);
+        }
+        for block in group.iter_mut() {
+            block.as_mut_slice().zeroize();
+        }
+        chain.copy_from_slice(&last); // the extra copies of `last` left it there too
+    }
+}
+
+/// The CBC step after decrypting `plain` (in place): each block XORed with
+/// the ciphertext block before it; `chain` becomes the group's last.
+fn xor_chain(plain: &mut [Array<u8, U16>], ciphertext: &[Array<u8, U16>], chain: &mut [u8; BLOCK]) {
+    let previous = core::iter::once(&chain[..]).chain(ciphertext.iter().map(|block| &block[..]));
+    for (block, previous) in plain.iter_mut().zip(previous) {
+        for (x, y) in block.iter_mut().zip(previous) {
+            *x ^= y;
+        }
+    }
+    if let Some(last) = ciphertext.last() {
+        chain.copy_from_slice(last);
     }
 }
 
@@ -405,6 +434,8 @@ mod tests {
     /// and base64ct.
     fn reference_body(key: &[u8; 16], iv: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
         use aes::cipher::block_padding::Pkcs7;
+        use aes::cipher::{BlockModeEncrypt, KeyIvInit};
+        type Encryptor = cbc::Encryptor<aes::Aes128>;
         let mut body = vec![0u8; (plaintext.len() / 16 + 1) * 16];
         let len = Encryptor::new(key.into(), iv.into())
             .encrypt_padded_b2b::<Pkcs7>(plaintext, &mut body)

@@ -22,8 +22,10 @@ const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
 const BIT_STRING: u8 = 0x03;
 const OCTET_STRING: u8 = 0x04;
-/// AlgorithmIdentifier { rsaEncryption (1.2.840.113549.1.1.1), NULL }.
-const RSA_ALGORITHM: &[u8] = &[
+/// AlgorithmIdentifier { rsaEncryption (1.2.840.113549.1.1.1), NULL }. A
+/// static: the firmware link keeps it without the section of merged
+/// constants (and every string in it).
+static RSA_ALGORITHM: [u8; 15] = [
     0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01, 0x05, 0x00,
 ];
 
@@ -213,7 +215,7 @@ pub(crate) fn encode_pkcs8_private(values: &[Zeroizing<Vec<u8>>; 8]) -> Zeroizin
     push_element(&mut pkcs1, SEQUENCE, &key);
     let mut info = Zeroizing::new(Vec::new());
     push_unsigned(&mut info, &[]);
-    info.extend_from_slice(RSA_ALGORITHM);
+    info.extend_from_slice(&RSA_ALGORITHM);
     push_element(&mut info, OCTET_STRING, &pkcs1);
     let mut out = Zeroizing::new(Vec::new());
     push_element(&mut out, SEQUENCE, &info);
