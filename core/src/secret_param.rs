@@ -5,11 +5,13 @@
 //! eavesdropping, not tampering. Unpadding is constant-time, and every
 //! failure is the one [`Error::EncryptionFailed`].
 
+#[cfg(not(target_pointer_width = "64"))]
+use aes::cipher::ParBlocks;
 use aes::cipher::array::Array;
 use aes::cipher::consts::U16;
 use aes::cipher::{
     BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt, BlockCipherEncrypt,
-    BlockSizeUser, KeyInit, ParBlocks,
+    BlockSizeUser, KeyInit,
 };
 use alloc::string::String;
 use alloc::vec;
@@ -255,30 +257,33 @@ impl Session {
         wire_base64::decode_chunks_shaped(text, line_breaks, |mut chunk| {
             if need_iv {
                 // Chunks hold whole blocks, so it is all in the first chunk.
-                let (iv, rest) = chunk.split_first_chunk_mut::<IV_LEN>()?;
+                let (iv, rest) = chunk.split_first_chunk::<IV_LEN>()?;
                 chain.copy_from_slice(iv);
                 chunk = rest;
                 need_iv = false;
             }
-            let (ciphertext, partial) = Array::slice_as_chunks_mut(chunk);
+            let (ciphertext, partial) = Array::slice_as_chunks(chunk);
             let count = ciphertext.len();
             if !partial.is_empty() || done + count > blocks {
                 return None; // not whole blocks, or longer than its length said
             }
-            cipher.decrypt_with_backend(CbcDecryptInPlace {
-                blocks: ciphertext,
+            // Straight into `out`, but the body's last block (`out` is one
+            // byte short of it), which goes to `last`.
+            let direct = count.min(blocks - 1 - done);
+            let (to_out, to_last) = ciphertext.split_at(direct);
+            let target = &mut out[done * BLOCK..(done + direct) * BLOCK];
+            cipher.decrypt_with_backend(CbcDecrypt {
+                input: to_out,
+                output: Array::slice_as_chunks_mut(target).0,
                 chain: &mut chain,
             });
-            // Into `out`; the body's last block into `last` (`out` is one
-            // byte short of it).
-            let plaintext = &mut chunk[..count * BLOCK];
-            let start = done * BLOCK;
-            let direct = plaintext.len().min(out.len() - start) / BLOCK * BLOCK;
-            out[start..start + direct].copy_from_slice(&plaintext[..direct]);
-            if direct < plaintext.len() {
-                last.copy_from_slice(&plaintext[direct..]);
+            if !to_last.is_empty() {
+                cipher.decrypt_with_backend(CbcDecrypt {
+                    input: to_last,
+                    output: Array::slice_as_chunks_mut(&mut last[..]).0,
+                    chain: &mut chain,
+                });
             }
-            plaintext.zeroize();
             done += count;
             Some(())
         })?;
@@ -294,60 +299,86 @@ impl Session {
     }
 }
 
-/// CBC decryption of whole blocks in place, continuing `chain` (the IV or
-/// the previous ciphertext block), through the cipher's parallel path
-/// only: a short last group is decrypted in a copy filled up with its last
-/// block, whose extra outputs are dropped. The cipher's single-block path
-/// then never runs, and on small targets is not even linked (the `aes`
-/// crate's software backend has a separate, byte-sliced one-block
-/// decryption: 1.5 KiB of flash). The chaining is done here rather than by
-/// the `cbc` crate, whose parallel path copies each group three more times.
-struct CbcDecryptInPlace<'a> {
-    blocks: &'a mut [Array<u8, U16>],
+/// CBC decryption of `input` into `output` (whole blocks, as many),
+/// continuing `chain` (the IV or the previous ciphertext block), groups of
+/// blocks at a time through the cipher's parallel path. On small targets a
+/// short last group is decrypted in a copy filled up with its last block,
+/// whose extra outputs are dropped (CBC chains on the last ciphertext
+/// block, which stays the same): the cipher's one-block path then never
+/// runs and is not linked (the `aes` crate's software backend has a
+/// separate, byte-sliced one-block decryption: 1.5 KiB of flash). The
+/// chaining is done here rather than by the `cbc` crate, whose parallel
+/// path copies each group three times.
+struct CbcDecrypt<'a> {
+    input: &'a [Array<u8, U16>],
+    output: &'a mut [Array<u8, U16>],
     chain: &'a mut [u8; BLOCK],
 }
 
-impl BlockSizeUser for CbcDecryptInPlace<'_> {
+impl BlockSizeUser for CbcDecrypt<'_> {
     type BlockSize = U16;
 }
 
-impl BlockCipherDecClosure for CbcDecryptInPlace<'_> {
+impl BlockCipherDecClosure for CbcDecrypt<'_> {
     fn call<B: BlockCipherDecBackend<BlockSize = U16>>(self, backend: &B) {
         let chain = self.chain;
-        let (groups, tail) = Array::<_, B::ParBlocksSize>::slice_as_chunks_mut(self.blocks);
-        for group in groups {
-            let ciphertext = group.clone();
-            backend.decrypt_par_blocks_inplace(group);
-            xor_chain(group, &ciphertext, chain);
+        let (groups_in, tail_in) = Array::<_, B::ParBlocksSize>::slice_as_chunks(self.input);
+        let (groups_out, tail_out) = Array::<_, B::ParBlocksSize>::slice_as_chunks_mut(self.output);
+        for (group_in, group_out) in groups_in.iter().zip(groups_out) {
+            backend.decrypt_par_blocks((group_in, &mut *group_out).into());
+            xor_chain(group_out, group_in, chain);
         }
-        let Some(last) = tail.last().cloned() else {
+        if tail_in.is_empty() {
             return;
-        };
-        let mut group = ParBlocks::<B>::default();
-        for (i, slot) in group.iter_mut().enumerate() {
-            *slot = tail.get(i).unwrap_or(&last).clone();
         }
-        let ciphertext = group.clone();
-        backend.decrypt_par_blocks_inplace(&mut group);
-        xor_chain(&mut group, &ciphertext, chain);
-        for (plain, block) in group.iter().zip(tail.iter_mut()) {
-            block.copy_from_slice(plain);
+        // Servers: the rest one block at a time (a group is up to 64
+        // blocks there, too many to fill up for a short value).
+        #[cfg(target_pointer_width = "64")]
+        for (block_in, block_out) in tail_in.iter().zip(tail_out) {
+            backend.decrypt_block((block_in, &mut *block_out).into());
+            xor_chain(
+                core::slice::from_mut(block_out),
+                core::slice::from_ref(block_in),
+                chain,
+            );
         }
-        for block in group.iter_mut() {
-            block.as_mut_slice().zeroize();
+        // Small targets (groups of two): one group filled up with copies of
+        // the last block.
+        #[cfg(not(target_pointer_width = "64"))]
+        {
+            let last = &tail_in[tail_in.len() - 1];
+            let mut group_in = ParBlocks::<B>::default();
+            for (i, slot) in group_in.iter_mut().enumerate() {
+                *slot = *tail_in.get(i).unwrap_or(last);
+            }
+            let mut group_out = ParBlocks::<B>::default();
+            backend.decrypt_par_blocks((&group_in, &mut group_out).into());
+            xor_chain(&mut group_out, &group_in, chain);
+            for (plain, block) in group_out.iter().zip(tail_out) {
+                block.copy_from_slice(plain);
+            }
+            for block in group_out.iter_mut() {
+                block.as_mut_slice().zeroize();
+            }
         }
-        chain.copy_from_slice(&last); // the extra copies of `last` left it there too
     }
 }
 
-/// The CBC step after decrypting `plain` (in place): each block XORed with
-/// the ciphertext block before it; `chain` becomes the group's last.
+/// The CBC step after decrypting `ciphertext` into `plain`: each block
+/// XORed with the ciphertext block before it (`chain` for the first);
+/// `chain` becomes the last ciphertext block.
 fn xor_chain(plain: &mut [Array<u8, U16>], ciphertext: &[Array<u8, U16>], chain: &mut [u8; BLOCK]) {
-    let previous = core::iter::once(&chain[..]).chain(ciphertext.iter().map(|block| &block[..]));
-    for (block, previous) in plain.iter_mut().zip(previous) {
-        for (x, y) in block.iter_mut().zip(previous) {
-            *x ^= y;
-        }
+    let xor = |block: &mut Array<u8, U16>, previous: &[u8; BLOCK]| {
+        let mine: [u8; BLOCK] = (*block).into();
+        let value = u128::from_ne_bytes(mine) ^ u128::from_ne_bytes(*previous);
+        block.copy_from_slice(&value.to_ne_bytes());
+    };
+    let Some((first, rest)) = plain.split_first_mut() else {
+        return;
+    };
+    xor(first, chain);
+    for (block, previous) in rest.iter_mut().zip(ciphertext) {
+        xor(block, &(*previous).into());
     }
     if let Some(last) = ciphertext.last() {
         chain.copy_from_slice(last);

@@ -73,13 +73,14 @@ fn chunk_buffer() -> ChunkBuffer {
 
 /// Decodes one block of padded base64 (no line breaks, at most `CHUNK`
 /// characters) into `out`: `None` for anything but canonical padded base64.
-fn decode_block<'a>(text: &[u8], out: &'a mut ChunkBuffer) -> Option<&'a mut [u8]> {
+fn decode_block<'a>(text: &[u8], out: &'a mut ChunkBuffer) -> Option<&'a [u8]> {
     #[cfg(feature = "std")]
     return base64_simd::STANDARD
         .decode(text, base64_simd::Out::from_uninit_slice(out))
-        .ok();
+        .ok()
+        .map(|decoded| &*decoded);
     #[cfg(not(feature = "std"))]
-    table::decode(text, out).map(|len| &mut out[..len])
+    table::decode(text, out).map(|len| &out[..len])
 }
 
 /// Base64 by table lookup, for targets without `base64-simd` (firmware):
@@ -251,7 +252,7 @@ const CHUNK: usize = 256;
 /// last one shorter), handing each to `sink` in order, without allocating. `None`
 /// for anything that is not canonical padded base64 (including empty input),
 /// or when `sink` returns `None`.
-pub(crate) fn decode_chunks(text: &[u8], sink: impl FnMut(&mut [u8]) -> Option<()>) -> Option<()> {
+pub(crate) fn decode_chunks(text: &[u8], sink: impl FnMut(&[u8]) -> Option<()>) -> Option<()> {
     decode_chunks_shaped(text, count_line_breaks(text) > 0, sink)
 }
 
@@ -260,7 +261,7 @@ pub(crate) fn decode_chunks(text: &[u8], sink: impl FnMut(&mut [u8]) -> Option<(
 pub(crate) fn decode_chunks_shaped(
     text: &[u8],
     line_breaks: bool,
-    mut sink: impl FnMut(&mut [u8]) -> Option<()>,
+    mut sink: impl FnMut(&[u8]) -> Option<()>,
 ) -> Option<()> {
     // Small targets always take the general loop (see below).
     #[cfg(not(target_pointer_width = "64"))]
