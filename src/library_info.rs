@@ -43,19 +43,19 @@ pub extern "C" fn paramcrypt_version() -> *const c_char {
 
 /// The backend that runs the RSA private-key operation (unwrap) in this
 /// build, a static NUL-terminated string: `"AWS-LC"` (server builds on
-/// x86-64 and aarch64 Linux and macOS, the default) or `"portable"` (the
-/// Rust `rsa` crate's arithmetic: firmware builds and other targets). It
-/// says which randomness blinds unwraps: AWS-LC's own generator (seeded by
-/// the OS; the `rng` callbacks of `paramcrypt_keypair_unwrap_with_rng` and
-/// `paramcrypt_server_open_with_rng` are not called), or the callback (or
-/// OS RNG) with the portable backend. Never NULL. Thread-safe.
+/// x86-64 and aarch64 Linux and macOS, the default), `"portable"` (the Rust
+/// `rsa` crate's arithmetic: server builds on other targets) or
+/// `"compact"` (paramcrypt's own compact RSA: firmware builds, without the
+/// `rsa-crate` feature). It says which randomness blinds unwraps: AWS-LC's
+/// own generator (seeded by the OS; the `rng` callbacks of
+/// `paramcrypt_keypair_unwrap_with_rng` and `paramcrypt_server_open_with_rng`
+/// are not called), or the callback (or OS RNG) with the other two. Never
+/// NULL. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn paramcrypt_rsa_backend() -> *const c_char {
-    guard(|| {
-        if paramcrypt_core::RSA_BACKEND == "AWS-LC" {
-            c"AWS-LC".as_ptr()
-        } else {
-            c"portable".as_ptr()
-        }
+    guard(|| match paramcrypt_core::RSA_BACKEND.as_bytes() {
+        b"AWS-LC" => c"AWS-LC".as_ptr(),
+        b"compact" => c"compact".as_ptr(),
+        _ => c"portable".as_ptr(),
     })
 }

@@ -41,7 +41,12 @@
 //! it, use the `*_with_rng` forms with any `rand_core` [`TryCryptoRng`].
 //!
 //! Features: `std` (default) as above; `oaep` (default) adds the OAEP
-//! paddings; `hazmat` exposes raw RSA decryption and sessions from given
+//! paddings; `rsa-crate` (default) takes RSA keys, their encodings, key
+//! generation and the portable RSA arithmetic from the `rsa` crate, and
+//! without it paramcrypt's own compact RSA does all of that (firmware:
+//! smaller and faster on a Cortex-M4); `aws-lc` (default) runs the RSA
+//! operations and AES-CBC encryption on AWS-LC on x86-64 and aarch64 Linux
+//! and macOS; `hazmat` exposes raw RSA decryption and sessions from given
 //! keys, for test suites.
 //!
 //! This crate has no `unsafe` code and no C types. The C library
@@ -88,9 +93,10 @@ pub use server::{AcceptedModes, Server, ServerConfig, ServerSession, ServerStats
 
 /// The backend this build runs the RSA private-key operation on: `"AWS-LC"`
 /// (feature `aws-lc`, on by default on x86-64 and aarch64 Linux and macOS),
-/// or `"portable"` (the `rsa` crate's arithmetic: firmware and other
-/// targets). With AWS-LC the blinding randomness is AWS-LC's own (seeded by
-/// the OS); with the portable backend it is the RNG passed to the
+/// `"portable"` (the `rsa` crate's arithmetic, feature `rsa-crate`: other
+/// server targets) or `"compact"` (paramcrypt's own compact RSA, without
+/// `rsa-crate`: firmware). With AWS-LC the blinding randomness is AWS-LC's
+/// own (seeded by the OS); with the others it is the RNG passed to the
 /// `*_with_rng` functions, or the OS RNG. See [`KeyPair::rsa_backend`].
 pub const RSA_BACKEND: &str = rsa_private::accelerated::NAME;
 

@@ -51,8 +51,9 @@ def library_version() -> str:
 
 def rsa_backend() -> str:
     """Which backend runs the RSA private-key operation in the loaded
-    library: "AWS-LC" (server builds on x86-64 and aarch64 Linux and macOS)
-    or "portable". With AWS-LC, unwraps are blinded by AWS-LC's own
+    library: "AWS-LC" (server builds on x86-64 and aarch64 Linux and macOS),
+    "portable" (the Rust ``rsa`` crate) or "compact" (paramcrypt's own, as
+    in firmware). With AWS-LC, unwraps are blinded by AWS-LC's own
     generator and an ``rng=`` hook is not called for them."""
     from . import _ffi
 
