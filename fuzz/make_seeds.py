@@ -66,6 +66,7 @@ def main() -> None:
 
     keys = DATA / "keys"
     write("private_key_import", b"\x00" + (keys / "rsa2048_pkcs8.der").read_bytes())
+    write("compact_key_import", b"\x00" + (keys / "rsa2048_pkcs8.der").read_bytes())
     for pem in sorted(keys.glob("*.pem")):
         text = pem.read_bytes()
         if b"PRIVATE KEY" in text:
@@ -79,6 +80,7 @@ def main() -> None:
     public_b64 = (keys / "rsa2048_public.b64").read_bytes().strip()
     write("public_key_import", b"\x01" + public_b64)
     write("public_key_import", b"\x00" + base64.b64decode(public_b64))
+    write("compact_key_import", b"\x01" + base64.b64decode(public_b64))
     write("c_api", bytes([4, 200, 0]) + public_b64)
     write("c_api", bytes([3, 0, 0]) + (keys / "rsa2048_pkcs8.der").read_bytes())
     write("c_api", bytes([7, 30, 0]))

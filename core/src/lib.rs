@@ -59,7 +59,7 @@
 
 extern crate alloc;
 
-#[cfg(any(not(feature = "rsa-crate"), test))]
+#[cfg(any(not(feature = "rsa-crate"), test, feature = "hazmat"))]
 mod compact;
 mod enckey;
 mod error;
@@ -120,6 +120,21 @@ pub mod hazmat {
     /// alone (`None` when no well-formed base64 has this shape).
     pub fn wire_base64_decoded_len(text: &[u8]) -> Option<usize> {
         crate::wire_base64::shape(text).map(|shape| shape.decoded_len)
+    }
+
+    /// Loads a PKCS#8 DER private key with the compact backend (firmware's
+    /// strict parser and checks) and exports it again: `None` when it
+    /// rejects the key.
+    pub fn compact_private_key_round_trip(der: &[u8]) -> Option<Vec<u8>> {
+        let key = crate::compact::private_from_pkcs8_der(der).ok()?;
+        Some(crate::compact::private_to_pkcs8_der(&key).ok()?.to_vec())
+    }
+
+    /// Loads a DER SubjectPublicKeyInfo with the compact backend and
+    /// encodes it again: `None` when it rejects the key.
+    pub fn compact_public_key_round_trip(der: &[u8]) -> Option<Vec<u8>> {
+        let key = crate::compact::public_from_der(der).ok()?;
+        crate::compact::public_to_der(&key).ok()
     }
 }
 

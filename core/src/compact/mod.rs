@@ -7,8 +7,9 @@
 //! `rsa_crate.rs`; host builds compile it for its tests, which compare it
 //! with the `rsa` crate.
 
-// Host builds with the `rsa` crate compile this module for its tests only.
-#![cfg_attr(all(test, feature = "rsa-crate"), allow(dead_code))]
+// Host builds with the `rsa` crate compile this module for its tests (and
+// the fuzz targets, through `hazmat`) only.
+#![cfg_attr(feature = "rsa-crate", allow(dead_code))]
 
 pub(crate) mod bignum;
 pub(crate) mod der;

@@ -20,7 +20,7 @@ use crate::rsa_private::RawRsaPrivate;
 /// a key's size bounds the work.
 const MODULUS_BITS: core::ops::RangeInclusive<usize> = 1024..=4096;
 
-/// Public exponents, as the `rsa` crate bounds them.
+/// Public exponents, as the `rsa` crate bounds them (and odd).
 const EXPONENT: core::ops::RangeInclusive<u64> = 2..=(1 << 33) - 1;
 
 /// Bits of the random multiple of p - 1 (q - 1) added to each CRT exponent.
@@ -66,7 +66,7 @@ impl PublicKey {
             }
             e_value = e_value << 8 | u64::from(byte);
         }
-        if !EXPONENT.contains(&e_value) {
+        if !EXPONENT.contains(&e_value) || e_value % 2 == 0 {
             return Err(Error::InvalidKey);
         }
         let n = Modulus::new(&n_limbs).ok_or(Error::InvalidKey)?;
@@ -651,6 +651,12 @@ pub(crate) mod tests {
             v
         };
         let (d, p, n, e) = (flip(f.d, 100), flip(f.p, 50), flip(f.n, 70), [1u8, 0, 3]);
+        // Public keys: an even exponent (found by fuzz/compact_key_import)
+        // and exponents out of range.
+        for e in [&[1u8, 0, 0xA4][..], &[2], &[1], &[2, 0, 0, 0, 1], &[]] {
+            assert!(PublicKey::new(f.n, e).is_err(), "e = {e:?}");
+        }
+        assert!(PublicKey::new(f.n, &[1, 0, 0, 0, 1]).is_ok());
         for bad in [
             Components { d: &d, ..base },
             Components { p: &p, ..base },

@@ -1,0 +1,49 @@
+//! The compact backend's key import (firmware's strict PKCS#8 and
+//! SubjectPublicKeyInfo parsers, and its key checks) against the `rsa`
+//! crate's: a key it accepts, the `rsa` crate accepts too and encodes to
+//! the same bytes; a key the `rsa` crate accepts in its own canonical
+//! encoding (and of a size firmware loads), it accepts too. Being stricter
+//! on non-canonical encodings is allowed. Input: a selector byte (even:
+//! PKCS#8 private key, odd: public key), then the DER.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use paramcrypt_core::hazmat;
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use rsa::traits::PublicKeyParts;
+
+/// The modulus sizes the compact backend takes.
+fn loadable(key: &impl PublicKeyParts) -> bool {
+    (1024..=4096).contains(&key.n().bit_width())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, der)) = data.split_first() else {
+        return;
+    };
+    let (ours, theirs) = if selector & 1 == 0 {
+        let theirs = rsa::PrivateKey::from_pkcs8_der(der)
+            .ok()
+            .filter(loadable)
+            .map(|key| key.to_pkcs8_der().expect("export").as_bytes().to_vec());
+        (hazmat::compact_private_key_round_trip(der), theirs)
+    } else {
+        let theirs = rsa::PublicKey::from_public_key_der(der)
+            .ok()
+            .filter(loadable)
+            .map(|key| key.to_public_key_der().expect("export").into_vec());
+        (hazmat::compact_public_key_round_trip(der), theirs)
+    };
+    match (ours, theirs) {
+        (Some(ours), Some(theirs)) => {
+            assert_eq!(ours, theirs, "the two encode the key differently")
+        }
+        (Some(_), None) => panic!("the compact backend accepts a key the rsa crate rejects"),
+        (None, Some(theirs)) => assert_ne!(
+            &theirs[..],
+            der,
+            "the compact backend rejects a canonical key the rsa crate loads"
+        ),
+        (None, None) => {}
+    }
+});
