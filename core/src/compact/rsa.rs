@@ -66,7 +66,7 @@ impl PublicKey {
             }
             e_value = e_value << 8 | u64::from(byte);
         }
-        if !EXPONENT.contains(&e_value) || e_value % 2 == 0 {
+        if !EXPONENT.contains(&e_value) || e_value.is_multiple_of(2) {
             return Err(Error::InvalidKey);
         }
         let n = Modulus::new(&n_limbs).ok_or(Error::InvalidKey)?;
