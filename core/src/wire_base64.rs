@@ -86,8 +86,8 @@ fn decode_block<'a>(text: &[u8], out: &'a mut ChunkBuffer) -> Option<&'a [u8]> {
 /// Base64 by table lookup, for targets without `base64-simd` (firmware):
 /// a few instructions a character where `base64ct`'s constant-time
 /// arithmetic takes about a hundred, in less flash. Public values only.
-#[cfg(any(not(feature = "std"), test))]
-mod table {
+#[cfg(any(not(feature = "std"), test, feature = "hazmat"))]
+pub(crate) mod table {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     /// A character's six bits, or 0xFF for anything outside the alphabet
     /// (`=` included: padding is handled apart).
@@ -103,7 +103,7 @@ mod table {
 
     /// Encodes `bytes` into `out` (at least `encoded_len` bytes); returns
     /// the length.
-    pub(super) fn encode(bytes: &[u8], out: &mut [u8]) -> usize {
+    pub(crate) fn encode(bytes: &[u8], out: &mut [u8]) -> usize {
         let mut len = 0;
         for (group, quad) in bytes.chunks(3).zip(out.chunks_exact_mut(4)) {
             let b = [
@@ -128,7 +128,7 @@ mod table {
     /// breaks) into `out`; `None` for a character outside the alphabet,
     /// padding anywhere but at the end, non-zero bits under the padding,
     /// or an `out` too small.
-    pub(super) fn decode(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    pub(crate) fn decode(text: &[u8], out: &mut [u8]) -> Option<usize> {
         if !text.len().is_multiple_of(4) {
             return None;
         }

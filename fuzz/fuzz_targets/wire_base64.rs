@@ -1,6 +1,8 @@
 //! The wire base64 decoder (used for encKeys and parameters) against the
 //! `base64` crate: the same accept or reject and bytes, and the length it
-//! predicts from the text's shape is the length it decodes.
+//! predicts from the text's shape is the length it decodes. The table codec
+//! of builds without std (firmware) likewise, on texts without line
+//! breaks, and what it decodes it encodes back to the same text.
 #![no_main]
 
 #[path = "../common/mod.rs"]
@@ -8,7 +10,9 @@ mod common;
 
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use paramcrypt_core::hazmat::{decode_wire_base64, wire_base64_decoded_len};
+use paramcrypt_core::hazmat::{
+    decode_wire_base64, table_base64_round_trip, wire_base64_decoded_len,
+};
 
 fuzz_target!(|text: &[u8]| {
     let ours = decode_wire_base64(text);
@@ -26,5 +30,16 @@ fuzz_target!(|text: &[u8]| {
     );
     if let Some(bytes) = &ours {
         assert_eq!(wire_base64_decoded_len(text), Some(bytes.len()));
+    }
+    if stripped.len() == text.len() && !text.is_empty() {
+        let table = table_base64_round_trip(text);
+        assert_eq!(
+            table.as_ref().map(|(bytes, _)| bytes),
+            theirs.as_ref(),
+            "the table codec and the base64 crate disagree"
+        );
+        if let Some((_, again)) = table {
+            assert_eq!(again, text, "the table codec does not encode back");
+        }
     }
 });
