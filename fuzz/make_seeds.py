@@ -72,6 +72,7 @@ def main() -> None:
         if b"PRIVATE KEY" in text:
             write("private_key_import", b"\x01" + text)
             write("private_key_import", b"\x03" + text)
+            write("compact_key_import", b"\x02" + text)
             write("c_api", bytes([3, 0, 1]) + text)
         else:
             write("public_key_import", b"\x02" + text)

@@ -142,6 +142,14 @@ pub mod hazmat {
         Some(crate::compact::private_to_pkcs8_der(&key).ok()?.to_vec())
     }
 
+    /// Loads a PEM private key (PKCS#8 or PKCS#1, by its label) with the
+    /// compact backend and exports it as PKCS#8 DER: `None` when it rejects
+    /// the key.
+    pub fn compact_private_key_from_pem(pem: &str) -> Option<Vec<u8>> {
+        let key = crate::compact::private_from_pem(pem).ok()?;
+        Some(crate::compact::private_to_pkcs8_der(&key).ok()?.to_vec())
+    }
+
     /// Loads a DER SubjectPublicKeyInfo with the compact backend and
     /// encodes it again: `None` when it rejects the key.
     pub fn compact_public_key_round_trip(der: &[u8]) -> Option<Vec<u8>> {

@@ -3,8 +3,10 @@
 //! crate's: a key it accepts, the `rsa` crate accepts too and encodes to
 //! the same bytes; a key the `rsa` crate accepts in its own canonical
 //! encoding (and of a size firmware loads), it accepts too. Being stricter
-//! on non-canonical encodings is allowed. Input: a selector byte (even:
-//! PKCS#8 private key, odd: public key), then the DER.
+//! on non-canonical encodings is allowed. PEM private keys (PKCS#8 and
+//! PKCS#1): what the `rsa` crate loads, it loads to the same key, and what
+//! it loads is a key the `rsa` crate takes. Input: a selector byte (0:
+//! PKCS#8 DER, 1: SubjectPublicKeyInfo DER, 2: PEM), then the key.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +23,32 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, der)) = data.split_first() else {
         return;
     };
-    let (ours, theirs) = if selector & 1 == 0 {
+    if selector % 3 == 2 {
+        let Ok(pem) = std::str::from_utf8(der) else {
+            return;
+        };
+        let ours = hazmat::compact_private_key_from_pem(pem);
+        let theirs = if pem.contains("-----BEGIN RSA PRIVATE KEY-----") {
+            use rsa::pkcs1::DecodeRsaPrivateKey;
+            rsa::PrivateKey::from_pkcs1_pem(pem).ok()
+        } else {
+            rsa::PrivateKey::from_pkcs8_pem(pem).ok()
+        };
+        let theirs = theirs
+            .filter(loadable)
+            .map(|key| key.to_pkcs8_der().expect("export").as_bytes().to_vec());
+        match (ours, theirs) {
+            (Some(ours), Some(theirs)) => assert_eq!(ours, theirs, "the two read another key"),
+            (None, Some(_)) => panic!("the compact backend rejects a PEM key the rsa crate loads"),
+            (Some(ours), None) => assert!(
+                rsa::PrivateKey::from_pkcs8_der(&ours).is_ok(),
+                "the compact backend loads a PEM key the rsa crate would not take"
+            ),
+            (None, None) => {}
+        }
+        return;
+    }
+    let (ours, theirs) = if selector % 3 == 0 {
         let theirs = rsa::PrivateKey::from_pkcs8_der(der)
             .ok()
             .filter(loadable)

@@ -256,11 +256,16 @@ pub(crate) fn pem_encode(label: &str, der: &[u8]) -> Zeroizing<String> {
     out
 }
 
-/// The DER inside PEM armour with this label: the text (surrounding
-/// whitespace aside) is the BEGIN line, base64 lines (LF or CRLF), the END
-/// line. Base64 is decoded in constant time and must be canonical.
+/// The DER inside PEM armour with this label: the BEGIN line (after
+/// explanatory text ending in a line break, if any, as RFC 7468 allows),
+/// base64 lines (LF or CRLF), the END line, then only whitespace. Base64 is
+/// decoded in constant time and must be canonical.
 pub(crate) fn pem_decode(pem: &str, label: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let text = pem.trim_matches(|c: char| c.is_ascii_whitespace());
+    let text = match pem.find("\n-----BEGIN ") {
+        Some(at) if !pem.starts_with("-----BEGIN ") && !pem[..at].contains('\0') => &pem[at + 1..],
+        _ => pem,
+    };
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
     let text = text.strip_prefix("-----BEGIN ")?.strip_prefix(label)?;
     let text = text.strip_prefix("-----")?;
     let text = text.strip_suffix("-----")?.strip_suffix(label)?;
@@ -350,5 +355,10 @@ mod tests {
         assert!(pem_decode(&PKCS8_PEM.replace('\n', "\r\n"), "PRIVATE KEY").is_some());
         assert!(pem_decode(&PKCS8_PEM.replacen('M', "*", 2), "PRIVATE KEY").is_none());
         assert!(pem_decode(&PKCS8_PEM[..PKCS8_PEM.len() - 3], "PRIVATE KEY").is_none());
+        // Explanatory text before the armour (found by fuzz/compact_key_import:
+        // the rsa crate takes it, as RFC 7468 allows), but no NUL in it.
+        let annotated = alloc::format!("Key of device 7\x04\n{PKCS8_PEM}");
+        assert!(pem_decode(&annotated, "PRIVATE KEY").is_some());
+        assert!(pem_decode(&annotated.replace('7', "\0"), "PRIVATE KEY").is_none());
     }
 }
