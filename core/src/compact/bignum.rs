@@ -153,6 +153,12 @@ pub(crate) fn is_zero(a: &[Limb]) -> Limb {
     is_zero_bit(a.iter().fold(0, |acc, &x| acc | x))
 }
 
+/// 1 when `a` is one, else 0.
+pub(crate) fn is_one(a: &[Limb]) -> Limb {
+    let (&low, high) = a.split_first().expect("at least one limb");
+    is_zero_bit(high.iter().fold(low ^ 1, |acc, &x| acc | x))
+}
+
 /// `out = a * b` (schoolbook); `out` holds `a.len() + b.len()` limbs.
 pub(crate) fn mul(a: &[Limb], b: &[Limb], out: &mut [Limb]) {
     debug_assert_eq!(out.len(), a.len() + b.len());
@@ -483,10 +489,8 @@ impl Modulus {
             }
         }
         // a is zero and b the gcd: one when x is invertible.
-        let mut unit = zeros(n);
-        unit[0] = 1;
         out[..n].copy_from_slice(&v);
-        eq_bit(&b, &unit) == 1
+        is_one(&b) == 1
     }
 
     /// `base^exp` in Montgomery form, for `base` in Montgomery form and a
@@ -697,6 +701,11 @@ mod tests {
             assert_eq!(back, a);
             assert!(from_be_bytes(&[1, 0, 0, 0, 0], &mut [0; 1]).is_none());
             assert!(from_be_bytes(&[0, 0, 0, 0, 7], &mut [0; 1]).is_some());
+            assert_eq!(is_one(&[1, 0]), 1);
+            assert_eq!(
+                is_one(&[1, 1]) | is_one(&[0, 0]) | is_one(&[3]) | is_one(&[0, 1]),
+                0
+            );
             assert_eq!(lt_bit(&a, &a), 0);
             assert_eq!(eq_bit(&a, &a), 1);
             let c = rng.limbs(2);

@@ -223,12 +223,10 @@ impl PrivateKey {
         let dp = bignum::rem(&d, &p1);
         let dq = bignum::rem(&d, &q1);
         let e_limbs = [public.e as Limb, (public.e >> LIMB_BITS) as Limb];
-        let mut unit = zeros(half);
-        unit[0] = 1;
         for (d_half, prime_minus_one) in [(&dp, &p1), (&dq, &q1)] {
             let mut de = zeros(half + 2);
             mul(d_half, &e_limbs, &mut de);
-            bad |= eq_bit(&bignum::rem(&de, prime_minus_one), &unit) ^ 1;
+            bad |= bignum::is_one(&bignum::rem(&de, prime_minus_one)) ^ 1;
         }
         if bad != 0 {
             return Err(Error::InvalidKey);
@@ -393,9 +391,7 @@ impl PrivateKey {
             let mut rm = zeros(n.len());
             n.to_monty(&r, &mut rm, &mut scratch);
             n.mul(&rm, &inverse, &mut check, &mut scratch); // r * r^-1, plain
-            let mut unit = zeros(n.len());
-            unit[0] = 1;
-            if eq_bit(&check, &unit) != 1 {
+            if bignum::is_one(&check) != 1 {
                 continue;
             }
             let mut vf = zeros(n.len());
@@ -464,9 +460,7 @@ fn crt_coefficient(p: &Modulus, q: &Modulus, stored: Option<&[u8]>) -> Limbs {
         if from_be_bytes(stored, &mut qinv).is_some() && lt_bit(&qinv, p.modulus()) == 1 {
             let mut product = zeros(p.len());
             p.mul(&qinv, &q_monty, &mut product, &mut scratch); // qinv * q, plain
-            let mut unit = zeros(p.len());
-            unit[0] = 1;
-            if eq_bit(&product, &unit) == 1 {
+            if bignum::is_one(&product) == 1 {
                 return qinv;
             }
         }
