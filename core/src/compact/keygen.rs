@@ -37,7 +37,9 @@ pub(crate) fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: usize) -> Re
         return Err(Error::UnsupportedKeySize);
     }
     let half = bits / 2;
-    loop {
+    // Two independent random primes are far apart but with negligible
+    // probability; an RNG that repeats itself is an error, not a loop.
+    for _ in 0..4 {
         let p = random_prime(rng, half)?;
         let q = random_prime(rng, half)?;
         if !far_apart(&p, &q, half) {
@@ -61,6 +63,7 @@ pub(crate) fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: usize) -> Re
             qinv: None,
         });
     }
+    Err(Error::Rng)
 }
 
 /// |p - q| above 2^(half - 100) (FIPS 186-4 B.3.3), which random primes
@@ -106,7 +109,10 @@ fn random_prime<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: usize) -> Result<Li
     let rounds = if bits <= 1024 { 5 } else { 4 };
     let mut bytes = Zeroizing::new(alloc::vec![0u8; len * bignum::LIMB_BYTES]);
     let mut candidate = zeros(len);
-    loop {
+    // A prime turns up within a few hundred candidates (one in 355 odd
+    // 1024-bit numbers is prime); ten thousand without one mean the RNG
+    // is broken.
+    for _ in 0..10_000 {
         rng::fill(rng, &mut bytes)?;
         bignum::from_be_bytes(&bytes, &mut candidate).ok_or(Error::Rng)?;
         candidate[len - 1] |= 0b11 << (LIMB_BITS - 2);
@@ -122,6 +128,7 @@ fn random_prime<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: usize) -> Result<Li
             return Ok(candidate);
         }
     }
+    Err(Error::Rng)
 }
 
 /// Miller-Rabin with `rounds` random bases.

@@ -361,10 +361,11 @@ impl PrivateKey {
 
     /// A fresh blinding pair: r random below n, r^e, and r^-1 (modulo p
     /// and q in constant time, joined by CRT), checked by r * r^-1 = 1.
+    /// An RNG that keeps giving non-invertible values is [`Error::Rng`].
     fn new_blinding<R: TryCryptoRng + ?Sized>(&self, rng: &mut R) -> Result<Blinding> {
         let n = &self.public.n;
         let mut scratch = n.scratch();
-        loop {
+        for _ in 0..RNG_ATTEMPTS {
             let r = random_below(rng, n.modulus())?;
             // r^-1 mod p, in Montgomery form (as `garner` takes it), and
             // r^-1 mod q, plain.
@@ -400,6 +401,7 @@ impl PrivateKey {
             n.pow_vartime(&rm, self.public.e, &mut vi);
             return Ok(Blinding { vi, vf });
         }
+        Err(Error::Rng)
     }
 }
 
@@ -473,13 +475,18 @@ fn crt_coefficient(p: &Modulus, q: &Modulus, stored: Option<&[u8]>) -> Limbs {
     qinv
 }
 
+/// Draws of a random value before an RNG that gives none usable (all
+/// zeros, say) is [`Error::Rng`] rather than a loop without end. Each draw
+/// succeeds with probability above one half for a working RNG.
+const RNG_ATTEMPTS: usize = 64;
+
 /// A uniformly random nonzero number below `bound` (rejection sampling on
 /// its bit length).
 pub(crate) fn random_below<R: TryCryptoRng + ?Sized>(rng: &mut R, bound: &[Limb]) -> Result<Limbs> {
     let bits = bignum::bit_len_vartime(bound);
     let mut bytes = Zeroizing::new(alloc::vec![0u8; bound.len() * bignum::LIMB_BYTES]);
     let mut value = zeros(bound.len());
-    loop {
+    for _ in 0..RNG_ATTEMPTS {
         rng::fill(rng, &mut bytes)?;
         from_be_bytes(&bytes, &mut value).ok_or(Error::Rng)?;
         let spare = bound.len() * LIMB_BITS - bits;
@@ -489,6 +496,7 @@ pub(crate) fn random_below<R: TryCryptoRng + ?Sized>(rng: &mut R, bound: &[Limb]
             return Ok(value);
         }
     }
+    Err(Error::Rng)
 }
 
 #[cfg(test)]
@@ -610,6 +618,33 @@ pub(crate) mod tests {
             assert!(ours.raw_decrypt(&mut rng, &n[1..]).is_err());
             assert!(ours.public().raw_encrypt(&n).is_err());
         }
+    }
+
+    /// An RNG that only ever gives zeros.
+    struct ZeroRng;
+    impl rand_core::TryRng for ZeroRng {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> core::result::Result<u32, Self::Error> {
+            Ok(0)
+        }
+        fn try_next_u64(&mut self) -> core::result::Result<u64, Self::Error> {
+            Ok(0)
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> core::result::Result<(), Self::Error> {
+            dst.fill(0);
+            Ok(())
+        }
+    }
+    impl rand_core::TryCryptoRng for ZeroRng {}
+
+    #[test]
+    fn an_rng_stuck_at_zero_is_an_rng_error_not_a_hang() {
+        let key = load(KEYS[1]);
+        assert_eq!(key.raw_decrypt(&mut ZeroRng, &[7u8; 256]), Err(Error::Rng));
+        assert!(matches!(
+            crate::compact::keygen::generate(&mut ZeroRng, 2048),
+            Err(Error::Rng)
+        ));
     }
 
     #[test]
