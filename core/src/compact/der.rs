@@ -258,7 +258,8 @@ pub(crate) fn pem_encode(label: &str, der: &[u8]) -> Zeroizing<String> {
 
 /// The DER inside PEM armour with this label: the BEGIN line (after
 /// explanatory text ending in a line break, if any, as RFC 7468 allows),
-/// base64 lines (LF or CRLF), the END line, then only whitespace. Base64 is
+/// base64 lines (ending in CRLF, CR or LF), the END line, then only
+/// whitespace. Base64 is
 /// decoded in constant time and must be canonical.
 pub(crate) fn pem_decode(pem: &str, label: &str) -> Option<Zeroizing<Vec<u8>>> {
     let text = match pem.find("\n-----BEGIN ") {
@@ -270,14 +271,10 @@ pub(crate) fn pem_decode(pem: &str, label: &str) -> Option<Zeroizing<Vec<u8>>> {
     let text = text.strip_prefix("-----")?;
     let text = text.strip_suffix("-----")?.strip_suffix(label)?;
     let body = text.strip_suffix("-----END ")?;
-    let body = body
-        .strip_prefix("\r\n")
-        .or_else(|| body.strip_prefix('\n'))?;
-    let mut joined = Zeroizing::new(Vec::with_capacity(body.len()));
-    for line in body.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        joined.extend_from_slice(line.as_bytes());
-    }
+    // Lines end in CRLF, CR or LF (RFC 7468's eol); one follows the BEGIN line.
+    let body = body.strip_prefix(['\r', '\n'])?;
+    let joined: Zeroizing<Vec<u8>> =
+        Zeroizing::new(body.bytes().filter(|&b| b != b'\r' && b != b'\n').collect());
     Base64::decode_vec(core::str::from_utf8(&joined).ok()?)
         .ok()
         .map(Zeroizing::new)
@@ -353,6 +350,8 @@ mod tests {
         // Labels and armour.
         assert!(pem_decode(PKCS8_PEM, "RSA PRIVATE KEY").is_none());
         assert!(pem_decode(&PKCS8_PEM.replace('\n', "\r\n"), "PRIVATE KEY").is_some());
+        // CR alone ends a line too (found by fuzz/compact_key_import).
+        assert!(pem_decode(&PKCS8_PEM.replace('\n', "\r"), "PRIVATE KEY").is_some());
         assert!(pem_decode(&PKCS8_PEM.replacen('M', "*", 2), "PRIVATE KEY").is_none());
         assert!(pem_decode(&PKCS8_PEM[..PKCS8_PEM.len() - 3], "PRIVATE KEY").is_none());
         // Explanatory text before the armour (found by fuzz/compact_key_import:
