@@ -540,17 +540,7 @@ pub(crate) mod tests {
     ];
 
     pub(crate) fn load(pem: &str) -> PrivateKey {
-        let der = der::pem_decode(pem, "PRIVATE KEY").expect("PEM");
-        let f = der::parse_pkcs8_private(&der).expect("PKCS#8");
-        PrivateKey::from_components(&Components {
-            n: f.n,
-            e: f.e,
-            d: f.d,
-            p: f.p,
-            q: f.q,
-            qinv: Some(f.qinv),
-        })
-        .expect("key")
+        crate::compact::private_from_pem(pem).expect("key")
     }
 
     /// The `rsa` crate's number as `len` big-endian octets.
