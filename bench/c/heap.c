@@ -1,12 +1,14 @@
-/* Heap used by one paramcrypt unwrap (and one server open): every
+/* Memory used by one paramcrypt unwrap (and one server open): every heap
  * allocation the library makes, Rust's and AWS-LC's, counted by wrapping
  * the C allocator at link time (-Wl,--wrap=malloc,...). Prints the number of
- * allocations and the peak of live heap bytes above what was live before.
- * OpenSSL's decryption of the same ciphertexts is counted too, for
- * comparison (its allocator hooks call the wrapped malloc).
+ * allocations and the peak of live heap bytes above what was live before,
+ * then the stack an unwrap uses (run on a thread whose painted stack is
+ * checked afterwards). OpenSSL's decryption of the same ciphertexts is
+ * measured too, for comparison (its allocator hooks call the wrapped malloc).
  * Usage: heap KEY.pem. Built and run by `make bench`. */
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,67 @@ static void ossl_free(void *p, const char *file, int line) {
 
 static void report(const char *what, size_t start_live, size_t start_allocs) {
     printf("| %s | %zu | %zu B |\n", what, allocations - start_allocs, peak - start_live);
+}
+
+/* Stack high-water of run(arg): run on a thread whose stack is a painted
+ * buffer, less what the same thread uses to run nothing. */
+#define PAINT 0xA5
+static unsigned char thread_stack[512 * 1024] __attribute__((aligned(4096)));
+struct stack_job {
+    void (*run)(void *);
+    void *arg;
+};
+static void *run_job(void *job) {
+    struct stack_job *j = job;
+    if (j->run) j->run(j->arg);
+    return NULL;
+}
+static size_t stack_used(void (*run)(void *), void *arg) {
+    memset(thread_stack, PAINT, sizeof thread_stack);
+    pthread_attr_t attr;
+    pthread_t thread;
+    struct stack_job job = {run, arg};
+    if (pthread_attr_init(&attr) || pthread_attr_setstack(&attr, thread_stack, sizeof thread_stack) ||
+        pthread_create(&thread, &attr, run_job, &job) || pthread_join(thread, NULL)) {
+        fprintf(stderr, "heap: could not run a thread on a painted stack\n");
+        exit(1);
+    }
+    pthread_attr_destroy(&attr);
+    size_t untouched = 0; /* the stack grows down from the top of the buffer */
+    while (untouched < sizeof thread_stack && thread_stack[untouched] == PAINT) untouched++;
+    return sizeof thread_stack - untouched;
+}
+static size_t stack_high_water(void (*run)(void *), void *arg) {
+    size_t used = stack_used(run, arg), baseline = stack_used(NULL, NULL);
+    return used > baseline ? used - baseline : 0;
+}
+
+struct unwrap_job {
+    paramcrypt_keypair *key;
+    const uint8_t *enc_key;
+    size_t enc_key_len;
+    int ok;
+};
+static void unwrap_once(void *p) {
+    struct unwrap_job *j = p;
+    paramcrypt_session *s = NULL;
+    j->ok = paramcrypt_keypair_unwrap(j->key, j->enc_key, j->enc_key_len, PARAMCRYPT_PADDING_PKCS1V15, &s) ==
+            PARAMCRYPT_OK;
+    paramcrypt_session_free(s);
+}
+struct ossl_job {
+    EVP_PKEY_CTX *ctx;
+    const uint8_t *enc_key;
+    size_t enc_key_len;
+    int ok;
+};
+static void ossl_decrypt_once(void *p) {
+    struct ossl_job *j = p;
+    uint8_t ciphertext[1024], plaintext[1024];
+    int n = EVP_DecodeBlock(ciphertext, j->enc_key, (int)j->enc_key_len);
+    n -= (j->enc_key[j->enc_key_len - 1] == '=') + (j->enc_key[j->enc_key_len - 2] == '=');
+    size_t len = sizeof plaintext;
+    j->ok = n > 0 && EVP_PKEY_decrypt(j->ctx, plaintext, &len, ciphertext, (size_t)n) == 1;
 }
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "heap: %s failed\n", #c); return 1; } } while (0)
@@ -165,6 +228,17 @@ int main(int argc, char **argv) {
             }
         }
     }
+    /* Stack of one unwrap, on a fresh thread (the heap rows above are on this one). */
+    struct unwrap_job unwrap = {key, enc_key[0], enc_key_len[0], 0};
+    size_t unwrap_stack = stack_high_water(unwrap_once, &unwrap);
+    CHECK(unwrap.ok);
+    struct ossl_job ossl = {ctx[0], enc_key[0], enc_key_len[0], 0};
+    size_t ossl_stack = stack_high_water(ossl_decrypt_once, &ossl);
+    CHECK(ossl.ok);
+    printf("\n| stack of one RSA-2048 unwrap, PKCS#1 v1.5 | high-water |\n| --- | ---: |\n");
+    printf("| paramcrypt (RSA on %s) | %zu B |\n", paramcrypt_rsa_backend(), unwrap_stack);
+    printf("| OpenSSL %s: EVP_PKEY_decrypt | %zu B |\n", OpenSSL_version(OPENSSL_VERSION_STRING), ossl_stack);
+
     EVP_PKEY_CTX_free(ctx[0]);
     EVP_PKEY_CTX_free(ctx[1]);
     EVP_PKEY_free(ossl_key);
