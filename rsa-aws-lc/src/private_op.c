@@ -135,7 +135,7 @@ static void ifma_buffer_sizes(unsigned bits, size_t sizes[2]) {
 /* RSA_decrypt with RSA_NO_PADDING (RSADP: blinded, CRT, AWS-LC's fault
  * check). Returns 1 and sets *written on success, as RSA_decrypt. */
 int rsa_aws_lc_private_op(RSA *rsa, size_t *written, uint8_t *out, size_t out_len,
-                                  const uint8_t *in, size_t in_len) {
+                          const uint8_t *in, size_t in_len) {
     const BIGNUM *p = NULL, *q = NULL;
     RSA_get0_factors(rsa, &p, &q);
     unsigned bits = (p != NULL && q != NULL && BN_num_bits(p) == BN_num_bits(q)) ? BN_num_bits(p) : 0;
@@ -143,9 +143,10 @@ int rsa_aws_lc_private_op(RSA *rsa, size_t *written, uint8_t *out, size_t out_le
     ifma_buffer_sizes(bits, w.sizes);
     w.capacity = w.sizes[0] == 0 ? 0
                                  : w.sizes[0] + w.sizes[1] + 2 * (sizeof(struct header) + 16);
-    /* Sized for this key: 12.5 KiB for RSA-2048, 24.7 KiB for RSA-4096. */
-    _Alignas(16) unsigned char scratch[w.capacity > 0 ? w.capacity : 1];
-    w.base = scratch;
+    /* Sized for this key: 12.5 KiB for RSA-2048, 24.7 KiB for RSA-4096; in
+       max_align_t units, so aligned as malloc's memory is. */
+    max_align_t scratch[w.capacity / sizeof(max_align_t) + 1];
+    w.base = (unsigned char *)scratch;
 
     struct window *outer = open_window;
     open_window = &w;
