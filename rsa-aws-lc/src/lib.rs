@@ -327,23 +327,26 @@ mod tests {
         }
     }
 
-    /// RSAEP with AWS-LC on the same key: `message`^e mod n.
-    fn public_op(key: &PrivateKey, message: &[u8]) -> Vec<u8> {
-        let mut out = vec![0u8; key.size];
-        let mut written = 0usize;
-        // SAFETY: live key; buffers of the stated lengths.
-        let ok = unsafe {
-            sys::RSA_encrypt(
-                key.rsa.as_ptr(),
-                &mut written,
-                out.as_mut_ptr(),
-                out.len(),
-                message.as_ptr(),
-                message.len(),
-                sys::RSA_NO_PADDING as core::ffi::c_int,
-            )
+    /// The public half of `key`, through its PKCS#1 DER encoding.
+    fn public_key(key: &PrivateKey) -> PublicKey {
+        let (mut der, mut len) = (core::ptr::null_mut::<u8>(), 0usize);
+        // SAFETY: live key; AWS-LC allocates `der` (freed here after copying).
+        let der = unsafe {
+            assert_eq!(
+                sys::RSA_public_key_to_bytes(&mut der, &mut len, key.rsa.as_ptr()),
+                1
+            );
+            let copy = core::slice::from_raw_parts(der, len).to_vec();
+            sys::OPENSSL_free(der.cast());
+            copy
         };
-        assert!(ok == 1 && written == key.size);
+        PublicKey::from_pkcs1_der(&der).expect("public key")
+    }
+
+    /// RSAEP: `message`^e mod n.
+    fn public_op(key: &PublicKey, message: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; key.size()];
+        assert!(key.raw_encrypt(message, &mut out));
         out
     }
 
@@ -397,9 +400,10 @@ mod tests {
         ];
         for (key, heap_limit) in keys {
             let bits = key.size * 8;
+            let public = public_key(&key);
             for i in 0..20 {
                 let m = message(key.size, i);
-                let c = public_op(&key, &m);
+                let c = public_op(&public, &m);
                 let mut out = vec![0u8; key.size];
                 assert!(key.raw_decrypt(&c, &mut out));
                 assert_eq!(out, m, "{bits} bits");
@@ -431,9 +435,10 @@ mod tests {
             .map(|t| {
                 let key = key.clone();
                 std::thread::spawn(move || {
+                    let public = public_key(&key);
                     for i in 0..50 {
                         let m = message(256, t * 1000 + i);
-                        let c = public_op(&key, &m);
+                        let c = public_op(&public, &m);
                         let mut out = [0u8; 256];
                         assert!(key.raw_decrypt(&c, &mut out));
                         assert_eq!(&out[..], &m[..]);
