@@ -82,9 +82,11 @@ test-differential:
 
 # The core and the C library are no_std + alloc: check they build without
 # std (with the compact RSA and with the rsa crate), on the host and for a
-# Cortex-M4F.
+# Cortex-M4F, and run the core's unit tests without std (the firmware's
+# non-waiting lock, the compact RSA).
 test-nostd:
 	$(CARGO) build --quiet -p paramcrypt-core --lib --no-default-features
+	$(CARGO) test --quiet -p paramcrypt-core --lib --no-default-features --features hazmat
 	$(CARGO) build --quiet -p paramcrypt-core --lib --no-default-features --features rsa-crate
 	$(CARGO) rustc --quiet -p paramcrypt --lib --no-default-features --crate-type rlib
 	@if rustup target list --installed 2>/dev/null | grep -qx $(THUMB); then \

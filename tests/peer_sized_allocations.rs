@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::{b64, fixture_key};
 use paramcrypt_core::{Error, Mode, Padding, PublicKey, Server, ServerConfig, Session};
 
+/// The hostile requester.
+const PEER: &[u8] = b"192.0.2.66";
+
 struct PeakAllocator;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -67,7 +70,7 @@ fn peer_input_is_checked_before_anything_is_sized_by_it() {
     }
     let server = Server::new(key.clone(), ServerConfig::server()).unwrap();
     for text in [&huge, &wrapped] {
-        let (result, peak) = peak_of(|| server.open(text.as_bytes()).map(|_| ()));
+        let (result, peak) = peak_of(|| server.open(PEER, text.as_bytes()).map(|_| ()));
         assert_eq!(result.unwrap_err(), Error::EncryptionFailed);
         assert!(peak <= bound, "Server::open allocated {peak} bytes");
     }
@@ -101,7 +104,7 @@ fn peer_input_is_checked_before_anything_is_sized_by_it() {
 
     // Through the server: the same, and a failure still refuses the key.
     let enc_key = session.wrap(key.public_key(), Padding::Pkcs1v15).unwrap();
-    let opened = server.open(enc_key.as_bytes()).unwrap();
+    let opened = server.open(PEER, enc_key.as_bytes()).unwrap();
     let (result, peak) = peak_of(|| opened.decrypt_into(value.as_bytes(), &mut out));
     assert_eq!(result, Ok(MIB));
     assert_eq!(
@@ -111,7 +114,7 @@ fn peer_input_is_checked_before_anything_is_sized_by_it() {
     let (result, _) = peak_of(|| opened.decrypt(huge.as_bytes()).map(|p| p.len()));
     assert_eq!(result, Err(Error::EncryptionFailed));
     assert!(
-        server.open(enc_key.as_bytes()).is_err(),
+        server.open(PEER, enc_key.as_bytes()).is_err(),
         "refused after the failure"
     );
 }

@@ -7,7 +7,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{b64, fixture_key};
-use paramcrypt_core::{Mode, Padding, Server, ServerConfig, Session};
+use paramcrypt_core::{FailurePolicy, Mode, Padding, Server, ServerConfig, Session};
+
+/// The requester of the flood.
+const PEER: &[u8] = b"192.0.2.1";
 
 /// Counts live heap bytes.
 struct CountingAllocator;
@@ -39,20 +42,24 @@ fn live() -> usize {
 fn server_memory_is_fixed_when_it_is_made() {
     let key = fixture_key(2048);
 
-    // The default tables (65,536 refusals, 1,024 sessions) take under 1 MiB.
+    // The default tables (1,024 sessions, 16,384 failed keys, 1,024 failed
+    // peers) take under 1 MiB.
     let before = live();
     let server = Server::new(key.clone(), ServerConfig::server()).unwrap();
     let made = live() - before;
     assert!(made < 1 << 20, "a default server takes {made} bytes");
     drop(server);
 
-    // A flood of valid encKeys (some refused after a failure) and junk:
-    // once the small tables are full, the heap does not grow.
+    // A flood of valid encKeys (some refused after a failure) and junk from
+    // many peers: once the small tables are full, the heap does not grow.
+    // (No peer or server limit here, so that every request does its work.)
     let server = Server::new(
         key.clone(),
         ServerConfig {
             cache_capacity: 8,
             refusal_capacity: 8,
+            peer_capacity: 8,
+            policy: FailurePolicy::per_key_only(),
             ..ServerConfig::server()
         },
     )
@@ -62,12 +69,13 @@ fn server_memory_is_fixed_when_it_is_made() {
         for i in 0..24 {
             let client = Session::new(Mode::KeyIv).unwrap();
             let enc_key = client.wrap(key.public_key(), Padding::Pkcs1v15).unwrap();
-            let session = server.open(enc_key.as_bytes()).unwrap();
+            let peer = format!("{}.{round}.{i}", String::from_utf8_lossy(PEER));
+            let session = server.open(peer.as_bytes(), enc_key.as_bytes()).unwrap();
             if i % 3 == 0 {
                 assert!(session.decrypt(forged.as_bytes()).is_err());
             }
             let junk = b64(&vec![(round + i) as u8; key.public_key().size()]);
-            assert!(server.open(junk.as_bytes()).is_err());
+            assert!(server.open(PEER, junk.as_bytes()).is_err());
         }
     };
     flood(0);
@@ -77,6 +85,13 @@ fn server_memory_is_fixed_when_it_is_made() {
     }
     assert_eq!(live(), filled, "the heap grew during the flood");
     let stats = server.stats().unwrap();
-    assert_eq!((stats.cached_sessions, stats.remembered_refusals), (8, 8));
+    assert_eq!(
+        (
+            stats.cached_sessions,
+            stats.remembered_keys,
+            stats.remembered_peers
+        ),
+        (8, 8, 8)
+    );
     assert_eq!(stats.unwraps, 4 * 48);
 }

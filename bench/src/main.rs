@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use paramcrypt_core::{KeyPair, Mode, Padding, Server, ServerConfig, Session};
 
+/// The requester every benchmark request comes from.
+const PEER: &[u8] = b"127.0.0.1";
+
 /// Runs `op` for about `budget` per round, five rounds; returns the median
 /// operations per second.
 fn rate(budget: Duration, mut op: impl FnMut()) -> f64 {
@@ -108,13 +111,13 @@ fn server_opens(budget: Duration) -> Result<(), paramcrypt_core::Error> {
         },
     )?;
     let fresh = rate(budget, || {
-        black_box(no_cache.open(clients[0].as_bytes()).unwrap());
+        black_box(no_cache.open(PEER, clients[0].as_bytes()).unwrap());
     });
     let server = Server::new(key, ServerConfig::server())?;
     let hits = |threads: usize| {
         rate_threads(budget, threads, |thread, i| {
             let enc_key = &clients[(thread * 32 + i) % clients.len()];
-            black_box(server.open(enc_key.as_bytes()).unwrap());
+            black_box(server.open(PEER, enc_key.as_bytes()).unwrap());
         })
     };
     let one = hits(1);

@@ -32,8 +32,10 @@ pub enum Error {
     /// The public key is too small for the chosen padding and mode (the
     /// 65-byte key:iv text does not fit OAEP-SHA-256 under a 1024-bit key).
     KeyTooSmall,
-    /// A server configuration value is out of range (a refusal capacity of
-    /// 0, or a capacity above the documented maximum).
+    /// A server configuration value is out of range (a refusal or peer
+    /// capacity of 0, a capacity above the documented maximum, a failure
+    /// policy with a limit but no window), or a server without `std` was
+    /// given no clock.
     InvalidConfig,
     /// A length is too large: the output it implies would exceed `isize::MAX`
     /// bytes.
@@ -41,6 +43,10 @@ pub enum Error {
     /// Builds without `std` only: the server is in use by another thread,
     /// and the firmware lock does not wait. Use a server from one task.
     Busy,
+    /// A saved server state could not be loaded: corrupted, made by a server
+    /// with another key pair, or of another format version. Nothing of it
+    /// was loaded.
+    InvalidState,
 }
 
 impl Error {
@@ -64,6 +70,9 @@ impl Error {
             Error::InvalidConfig => "server configuration value out of range",
             Error::TooLong => "length too large",
             Error::Busy => "server in use by another thread (firmware builds do not wait)",
+            Error::InvalidState => {
+                "saved server state is corrupted, of another key pair or of another version"
+            }
         }
     }
 }

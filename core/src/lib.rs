@@ -89,7 +89,10 @@ pub use keys::{
     DEFAULT_KEY_BITS, KeyPair, KeySizes, LOADABLE_KEY_BITS, PublicKey, SUPPORTED_KEY_BITS,
 };
 pub use rng::{TryCryptoRng, TryRng};
-pub use server::{AcceptedModes, Server, ServerConfig, ServerSession, ServerStats};
+pub use server::{
+    AcceptedModes, Clock, EventHook, FailurePolicy, PEER_NAME_MAX, Server, ServerBuilder,
+    ServerConfig, ServerEvent, ServerEventKind, ServerSession, ServerStats,
+};
 
 /// The backend this build runs the RSA private-key operation on: `"AWS-LC"`
 /// (feature `aws-lc`, on by default on x86-64 and aarch64 Linux and macOS),

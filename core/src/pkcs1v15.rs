@@ -147,7 +147,7 @@ pub(crate) fn encode<R: TryCryptoRng + ?Sized>(
     Ok(em)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::compact::rsa::tests::be as i2osp;

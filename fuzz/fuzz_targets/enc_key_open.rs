@@ -12,6 +12,10 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use paramcrypt_core::{AcceptedModes, KeyPair, Server, ServerConfig};
 
+/// The requester's identity (no request here fails a decryption, so the
+/// failure policy never engages).
+const PEER: &[u8] = b"fuzzer";
+
 struct Fixture {
     key_pair: KeyPair,
     servers: Vec<Server>, // one per padding, in common::PADDINGS order
@@ -29,6 +33,7 @@ fn fixture() -> &'static Fixture {
                     modes: AcceptedModes::Both,
                     cache_capacity: 8,
                     refusal_capacity: 8,
+                    ..ServerConfig::server()
                 };
                 Server::new(common::server_key(), config).expect("server")
             })
@@ -46,12 +51,12 @@ fuzz_target!(|data: &[u8]| {
     let server = &fixture.servers[index];
 
     let unwrapped = fixture.key_pair.unwrap(enc_key, padding);
-    let opened = server.open(enc_key);
+    let opened = server.open(PEER, enc_key);
     match (&unwrapped, &opened) {
         (Ok(session), Ok(server_session)) => {
             assert_eq!(session.mode(), server_session.mode());
             // A second open is a cache hit for the same common key.
-            let again = server.open(enc_key).expect("a key that opened opens again");
+            let again = server.open(PEER, enc_key).expect("a key that opened opens again");
             assert_eq!(again.key_id(), server_session.key_id());
             // Both ends hold the same key: what one encrypts the other decrypts.
             let text = server_session.encrypt(b"fuzz").expect("encrypt");

@@ -34,11 +34,14 @@ use std::time::Instant;
 use base64ct::{Base64, Encoding};
 use paramcrypt_core::hazmat::decode_wire_base64;
 use paramcrypt_core::{
-    AcceptedModes, KeyPair, Mode, Padding, PublicKey, Server, ServerConfig, Session,
+    AcceptedModes, FailurePolicy, KeyPair, Mode, Padding, PublicKey, Server, ServerConfig, Session,
 };
 use rsa::hazmat::rsa_encrypt;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
+
+/// The requester of every measured open.
+const PEER: &[u8] = b"127.0.0.1";
 
 const KEY_PEM: &str = include_str!("../../../tests/data/keys/rsa2048_pkcs8.pem");
 const PUBLIC_PEM: &str = include_str!("../../../tests/data/keys/rsa2048_public.pem");
@@ -419,20 +422,27 @@ fn main() {
                 );
             }
             "refused" | "refused-vs-bad" => {
+                // One failure refuses a key for good, and no peer or server
+                // limit: the measured opens are refusals, not lockdowns.
                 let config = ServerConfig {
                     padding: Padding::Pkcs1v15,
                     modes: AcceptedModes::KeyIv,
                     cache_capacity: 2 * POOL,
                     refusal_capacity: 2 * POOL,
+                    peer_capacity: 1,
+                    policy: FailurePolicy {
+                        key_failure_budget: 1,
+                        ..FailurePolicy::per_key_only()
+                    },
                 };
                 let server = Server::new(key_pair.clone(), config).expect("server");
                 let cached = valid_enc_keys(server.public_key(), POOL);
                 for text in &cached {
-                    server.open(text).expect("open");
+                    server.open(PEER, text).expect("open");
                 }
                 let refused = valid_enc_keys(server.public_key(), POOL);
                 for text in &refused {
-                    let session = server.open(text).expect("open");
+                    let session = server.open(PEER, text).expect("open");
                     // A forged value fails its padding (about 255 times in
                     // 256; try the next one otherwise), which refuses the key.
                     let forged = (0u8..).map(|n| Base64::encode_string(&[n; 16]));
@@ -440,13 +450,13 @@ fn main() {
                         .take(64)
                         .find(|text| session.decrypt(text.as_bytes()).is_err())
                         .expect("refused");
-                    assert!(server.open(text).is_err());
+                    assert!(server.open(PEER, text).is_err());
                 }
                 let inputs = if case == "refused" {
                     [cached, refused]
                 } else {
                     let mut invalid = invalid_padding_ciphertexts(2 * POOL);
-                    invalid.retain(|text| server.open(text).is_err());
+                    invalid.retain(|text| server.open(PEER, text).is_err());
                     invalid.truncate(POOL);
                     [refused, invalid]
                 };
@@ -456,7 +466,7 @@ fn main() {
                     "server open, refused key vs never-valid encKey (both 40002)"
                 };
                 measure(name, per_class, &inputs, |text| {
-                    let _ = black_box(server.open(text));
+                    let _ = black_box(server.open(PEER, text));
                 });
             }
             _ => unreachable!(),

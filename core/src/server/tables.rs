@@ -1,43 +1,73 @@
-//! The server's two fixed-size tables: the encKey session cache and the set
-//! of refused common keys. Both are allocated in full when the server is
-//! made; nothing grows per request. Both evict the least recently used
-//! entry when full, and a lookup that hits refreshes its entry.
+//! The server's fixed-size tables (the encKey session cache, the failure
+//! records of common keys, the failure records of peers): one structure,
+//! [`LruTable`], allocated in full when the server is made. Nothing grows
+//! per request, and no operation scans: a lookup probes a hash index, and
+//! the least recently used entry (the one a full table drops) is the tail
+//! of a linked list.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::enckey::Session;
 
-/// A cached session: the keyed digest of its RSA ciphertext, the keyed
-/// digest of its common key (for refusal), and the session itself.
-pub(super) struct CacheEntry {
-    pub(super) refusal_tag: u64,
-    pub(super) session: Session,
+/// A key of a table: a keyed digest, so its low bits are already uniform.
+pub(super) trait TableKey: Copy + Eq + Default {
+    fn hash(&self) -> u64;
 }
 
-/// Sessions by the keyed digest of their RSA ciphertext, in fixed slots.
-/// Small (a server keeps a few thousand clients, firmware a handful), so a
-/// scan over a dense array of digests is as fast as hashing, and entries
-/// never move.
-pub(super) struct SessionCache {
-    /// 0 marks a free slot; stored digests are never 0.
-    tags: Vec<u128>,
-    stamps: Vec<u64>,
-    entries: Vec<Option<CacheEntry>>,
+impl TableKey for u64 {
+    fn hash(&self) -> u64 {
+        *self
+    }
+}
+
+impl TableKey for u128 {
+    fn hash(&self) -> u64 {
+        *self as u64
+    }
+}
+
+/// No entry (in the index, and the ends of the list).
+const NONE: u32 = u32::MAX;
+
+/// A map of at most `capacity` entries that drops the least recently used
+/// one when full. Entries live in fixed slots; a hash index (linear
+/// probing, at most half full) finds them and a doubly linked list orders
+/// them by use. About 24 bytes per entry beside the key and value.
+pub(super) struct LruTable<K, V> {
+    keys: Vec<K>,
+    values: Vec<V>,
+    /// Towards the most recently used entry.
+    newer: Vec<u32>,
+    /// Towards the least recently used entry; the free list reuses it.
+    older: Vec<u32>,
+    newest: u32,
+    oldest: u32,
+    free: u32,
     len: usize,
-    clock: u64,
+    /// Entry index per slot, `NONE` when empty; a power of two long.
+    index: Vec<u32>,
 }
 
-impl SessionCache {
+impl<K: TableKey, V: Default> LruTable<K, V> {
     pub(super) fn new(capacity: usize) -> Self {
-        let mut entries = Vec::with_capacity(capacity);
-        entries.resize_with(capacity, || None);
-        SessionCache {
-            tags: vec![0; capacity],
-            stamps: vec![0; capacity],
-            entries,
+        let slots = (2 * capacity).next_power_of_two().max(2);
+        let mut values = Vec::with_capacity(capacity);
+        values.resize_with(capacity, V::default);
+        // Every entry starts on the free list, chained through `older`.
+        let older = (1..=capacity)
+            .map(|i| if i == capacity { NONE } else { i as u32 })
+            .collect();
+        LruTable {
+            keys: vec![K::default(); capacity],
+            values,
+            newer: vec![NONE; capacity],
+            older,
+            newest: NONE,
+            oldest: NONE,
+            free: if capacity == 0 { NONE } else { 0 },
             len: 0,
-            clock: 0,
+            index: vec![NONE; slots],
         }
     }
 
@@ -45,200 +75,174 @@ impl SessionCache {
         self.len
     }
 
-    fn find(&self, tag: u128) -> Option<usize> {
-        let tag = nonzero_tag(tag);
-        self.tags.iter().position(|&t| t == tag)
+    fn mask(&self) -> usize {
+        self.index.len() - 1
     }
 
-    /// The entry for `tag`, refreshed as the most recently used.
-    pub(super) fn get(&mut self, tag: u128) -> Option<&CacheEntry> {
-        let index = self.find(tag)?;
-        self.clock += 1;
-        self.stamps[index] = self.clock;
-        self.entries[index].as_ref()
+    fn home(&self, key: &K) -> usize {
+        key.hash() as usize & self.mask()
     }
 
-    /// Inserts an entry into a free slot, else in place of the least
-    /// recently used one (or of the same tag: two threads unwrapped the same
-    /// encKey at once).
-    pub(super) fn insert(&mut self, tag: u128, entry: CacheEntry) {
-        let slot = self.find(tag).or_else(|| {
-            (0..self.tags.len()).min_by_key(|&i| if self.tags[i] == 0 { 0 } else { self.stamps[i] })
-        });
-        let Some(index) = slot else {
-            return; // capacity 0: no cache
-        };
-        if self.tags[index] == 0 {
-            self.len += 1;
-        }
-        self.clock += 1;
-        self.tags[index] = nonzero_tag(tag);
-        self.stamps[index] = self.clock;
-        // The replaced session's Drop wipes its key and IV.
-        self.entries[index] = Some(entry);
-    }
-
-    /// Removes every entry whose common key has this refusal tag (the same
-    /// key may be cached under several RSA ciphertexts).
-    pub(super) fn remove_common_key(&mut self, refusal_tag: u64) {
-        for index in 0..self.entries.len() {
-            let matches = self.entries[index]
-                .as_ref()
-                .is_some_and(|entry| entry.refusal_tag == refusal_tag);
-            if matches {
-                self.entries[index] = None;
-                self.tags[index] = 0;
-                self.len -= 1;
-            }
-        }
-    }
-}
-
-fn nonzero_tag(tag: u128) -> u128 {
-    if tag == 0 { 1 } else { tag }
-}
-
-/// Refused common keys, by a keyed 64-bit digest: an open-addressing hash
-/// table (linear probing, at most 7/8 full) of digests and use stamps.
-/// 12 bytes per slot: 65,536 refusals take 0.86 MiB. A false match between
-/// a fresh key and a refusal has a chance of at most capacity / 2^64.
-pub(super) struct RefusalSet {
-    /// 0 marks an empty slot; stored digests are never 0.
-    tags: Vec<u64>,
-    stamps: Vec<u32>,
-    len: usize,
-    capacity: usize,
-    clock: u32,
-}
-
-impl RefusalSet {
-    /// Slots for `capacity` entries at a load of at most 7/8.
-    pub(super) fn slots_for(capacity: usize) -> usize {
-        capacity + capacity.div_ceil(7) + 1
-    }
-
-    pub(super) fn new(capacity: usize) -> Self {
-        let slots = Self::slots_for(capacity);
-        RefusalSet {
-            tags: vec![0; slots],
-            stamps: vec![0; slots],
-            len: 0,
-            capacity,
-            clock: 0,
-        }
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.len
-    }
-
-    fn home(&self, tag: u64) -> usize {
-        // Multiply-shift maps the digest's (uniform) high half onto the slots.
-        (((tag >> 32) * self.tags.len() as u64) >> 32) as usize
-    }
-
-    fn next(&self, index: usize) -> usize {
-        if index + 1 == self.tags.len() {
-            0
-        } else {
-            index + 1
-        }
-    }
-
-    fn find(&self, tag: u64) -> Option<usize> {
-        let mut index = self.home(tag);
+    /// The index slot and entry of `key`.
+    fn find(&self, key: &K) -> Option<(usize, usize)> {
+        let mut slot = self.home(key);
         loop {
-            match self.tags[index] {
-                0 => return None,
-                t if t == tag => return Some(index),
-                _ => index = self.next(index),
+            let entry = self.index[slot];
+            if entry == NONE {
+                return None;
             }
-        }
-    }
-
-    fn tick(&mut self) -> u32 {
-        self.clock = self.clock.wrapping_add(1);
-        self.clock
-    }
-
-    /// Whether `tag` is refused; a hit refreshes it, so a key that is still
-    /// being tried stays refused longest.
-    pub(super) fn contains(&mut self, tag: u64) -> bool {
-        let tag = nonzero(tag);
-        match self.find(tag) {
-            Some(index) => {
-                self.stamps[index] = self.tick();
-                true
+            if self.keys[entry as usize] == *key {
+                return Some((slot, entry as usize));
             }
-            None => false,
+            slot = (slot + 1) & self.mask();
         }
     }
 
-    /// Refuses `tag`; when full, the least recently used refusal goes.
-    pub(super) fn insert(&mut self, tag: u64) {
-        let tag = nonzero(tag);
-        if self.capacity == 0 {
-            return;
+    fn unlink(&mut self, entry: usize) {
+        let (newer, older) = (self.newer[entry], self.older[entry]);
+        match newer {
+            NONE => self.newest = older,
+            n => self.older[n as usize] = older,
         }
-        if let Some(index) = self.find(tag) {
-            self.stamps[index] = self.tick();
-            return;
+        match older {
+            NONE => self.oldest = newer,
+            o => self.newer[o as usize] = newer,
         }
-        if self.len == self.capacity {
-            self.remove_oldest();
+    }
+
+    fn push_newest(&mut self, entry: usize) {
+        self.newer[entry] = NONE;
+        self.older[entry] = self.newest;
+        match self.newest {
+            NONE => self.oldest = entry as u32,
+            n => self.newer[n as usize] = entry as u32,
         }
-        let mut index = self.home(tag);
-        while self.tags[index] != 0 {
-            index = self.next(index);
+        self.newest = entry as u32;
+    }
+
+    /// The value of `key`, refreshed as the most recently used.
+    pub(super) fn get(&mut self, key: &K) -> Option<&mut V> {
+        let (_, entry) = self.find(key)?;
+        self.unlink(entry);
+        self.push_newest(entry);
+        Some(&mut self.values[entry])
+    }
+
+    /// The value of `key` (refreshed), or a new default one in a free slot,
+    /// else in place of the least recently used entry. `None` only with
+    /// capacity 0.
+    pub(super) fn get_or_insert(&mut self, key: K) -> Option<&mut V> {
+        if let Some((_, entry)) = self.find(&key) {
+            self.unlink(entry);
+            self.push_newest(entry);
+            return Some(&mut self.values[entry]);
         }
-        self.tags[index] = tag;
-        self.stamps[index] = self.tick();
+        let entry = match self.free {
+            NONE if self.oldest == NONE => return None,
+            NONE => {
+                let oldest = self.oldest as usize;
+                self.remove_entry(oldest);
+                self.pop_free()
+            }
+            _ => self.pop_free(),
+        };
+        self.keys[entry] = key;
+        // Dropping the value it replaces wipes a cached session's key.
+        self.values[entry] = V::default();
+        let mut slot = self.home(&key);
+        while self.index[slot] != NONE {
+            slot = (slot + 1) & self.mask();
+        }
+        self.index[slot] = entry as u32;
+        self.push_newest(entry);
         self.len += 1;
+        Some(&mut self.values[entry])
     }
 
-    fn remove_oldest(&mut self) {
-        let now = self.clock;
-        let oldest = (0..self.tags.len())
-            .filter(|&i| self.tags[i] != 0)
-            .max_by_key(|&i| now.wrapping_sub(self.stamps[i]));
-        if let Some(index) = oldest {
-            self.remove_at(index);
+    /// Sets `key` to `value` as the most recently used entry.
+    pub(super) fn insert(&mut self, key: K, value: V) {
+        if let Some(slot) = self.get_or_insert(key) {
+            *slot = value;
         }
+    }
+
+    fn pop_free(&mut self) -> usize {
+        let entry = self.free as usize;
+        self.free = self.older[entry];
+        entry
+    }
+
+    /// Removes `key`; its value is dropped (and a session wiped).
+    pub(super) fn remove(&mut self, key: &K) {
+        if let Some((_, entry)) = self.find(key) {
+            self.remove_entry(entry);
+        }
+    }
+
+    fn remove_entry(&mut self, entry: usize) {
+        if let Some((slot, _)) = self.find(&self.keys[entry]) {
+            self.unindex(slot);
+        }
+        self.unlink(entry);
+        self.values[entry] = V::default();
+        self.older[entry] = self.free;
+        self.free = entry as u32;
+        self.len -= 1;
     }
 
     /// Backward-shift deletion: later entries of the probe run move up, so
-    /// every remaining entry stays reachable from its home slot.
-    fn remove_at(&mut self, mut hole: usize) {
-        self.tags[hole] = 0;
-        self.len -= 1;
-        let mut index = hole;
+    /// that every remaining entry stays reachable from its home slot.
+    fn unindex(&mut self, mut hole: usize) {
+        self.index[hole] = NONE;
+        let mut slot = hole;
         loop {
-            index = self.next(index);
-            let tag = self.tags[index];
-            if tag == 0 {
+            slot = (slot + 1) & self.mask();
+            let entry = self.index[slot];
+            if entry == NONE {
                 return;
             }
-            let home = self.home(tag);
-            // The entry at `index` may fill the hole unless its home lies
-            // cyclically within (hole, index].
-            let stays = if hole <= index {
-                hole < home && home <= index
+            let home = self.home(&self.keys[entry as usize]);
+            // The entry may fill the hole unless its home lies cyclically
+            // within (hole, slot].
+            let stays = if hole <= slot {
+                hole < home && home <= slot
             } else {
-                hole < home || home <= index
+                hole < home || home <= slot
             };
             if !stays {
-                self.tags[hole] = tag;
-                self.stamps[hole] = self.stamps[index];
-                self.tags[index] = 0;
-                hole = index;
+                self.index[hole] = entry;
+                self.index[slot] = NONE;
+                hole = slot;
             }
         }
     }
+
+    /// Every entry from the least to the most recently used (re-inserting
+    /// them in this order rebuilds the same order).
+    pub(super) fn oldest_first(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        let mut entry = self.oldest;
+        core::iter::from_fn(move || {
+            if entry == NONE {
+                return None;
+            }
+            let at = entry as usize;
+            entry = self.newer[at];
+            Some((&self.keys[at], &self.values[at]))
+        })
+    }
 }
 
-fn nonzero(tag: u64) -> u64 {
-    if tag == 0 { 1 } else { tag }
+/// A cached session: the keyed digest of its common key (for the key's
+/// failure record) and the session itself.
+#[derive(Default)]
+pub(super) struct CacheEntry {
+    pub(super) key_tag: u64,
+    /// `None` only in a free slot.
+    pub(super) session: Option<Session>,
 }
+
+/// Sessions by the keyed digest of their RSA ciphertext.
+pub(super) type SessionCache = LruTable<u128, CacheEntry>;
 
 #[cfg(test)]
 mod tests {
@@ -253,107 +257,100 @@ mod tests {
         }
     }
 
+    fn entry(byte: u8) -> CacheEntry {
+        CacheEntry {
+            key_tag: u64::from(byte),
+            session: Some(session(byte)),
+        }
+    }
+
     #[test]
-    fn cache_evicts_the_least_recently_used() {
+    fn a_full_table_drops_the_least_recently_used_entry() {
         let mut cache = SessionCache::new(2);
-        for (tag, byte) in [(1u128, 1u8), (2, 2)] {
-            let entry = CacheEntry {
-                refusal_tag: u64::from(byte),
-                session: session(byte),
-            };
-            cache.insert(tag, entry);
-        }
-        assert!(cache.get(1).is_some()); // 1 is now the most recent
-        let entry = CacheEntry {
-            refusal_tag: 3,
-            session: session(3),
-        };
-        cache.insert(3, entry);
+        cache.insert(1, entry(1));
+        cache.insert(2, entry(2));
+        assert!(cache.get(&1).is_some()); // 1 is now the most recent
+        cache.insert(3, entry(3));
         assert_eq!(cache.len(), 2);
-        assert!(cache.get(2).is_none(), "2 was least recently used");
-        assert_eq!(cache.get(1).map(|e| e.session.key), Some([1; 16]));
-        assert_eq!(cache.get(3).map(|e| e.session.key), Some([3; 16]));
-    }
-
-    #[test]
-    fn cache_removes_every_entry_of_a_common_key() {
-        let mut cache = SessionCache::new(4);
-        for tag in 1..=3u128 {
-            let refusal_tag = if tag == 2 { 9 } else { 7 };
-            let entry = CacheEntry {
-                refusal_tag,
-                session: session(tag as u8),
-            };
-            cache.insert(tag, entry);
-        }
-        cache.remove_common_key(7);
-        assert_eq!(cache.len(), 1);
-        assert!(cache.get(2).is_some());
-    }
-
-    #[test]
-    fn refusals_survive_until_capacity_newer_ones_arrive() {
-        let mut set = RefusalSet::new(100);
-        set.insert(0xdead_beef);
-        for tag in 1..=99u64 {
-            set.insert(tag.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        }
-        assert!(
-            set.contains(0xdead_beef),
-            "99 newer refusals do not evict it"
+        assert!(cache.get(&2).is_none(), "2 was least recently used");
+        assert_eq!(
+            cache.get(&1).map(|e| e.session.as_ref().map(|s| s.key)),
+            Some(Some([1; 16]))
         );
-        // The lookup refreshed it: 99 more refusals evict only older ones.
-        for tag in 100..=198u64 {
-            set.insert(tag.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        }
-        assert!(set.contains(0xdead_beef));
-        for tag in 199..=298u64 {
-            set.insert(tag.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        }
-        assert!(!set.contains(0xdead_beef), "100 newer refusals evict it");
-        assert_eq!(set.len(), 100);
+        assert_eq!(
+            cache.get(&3).map(|e| e.session.as_ref().map(|s| s.key)),
+            Some(Some([3; 16]))
+        );
     }
 
     #[test]
-    fn every_refusal_stays_findable_through_evictions() {
-        // Many inserts into a small, nearly full table exercise probe runs
-        // that wrap around and backward-shift deletion.
-        let capacity = 37;
-        let mut set = RefusalSet::new(capacity);
-        let tag = |i: u64| i.wrapping_mul(0xA076_1D64_78BD_642F) ^ (i << 60);
-        for i in 1..=5_000u64 {
-            set.insert(tag(i));
-            assert!(set.len() <= capacity);
-            let newest = i.saturating_sub(capacity as u64 - 1).max(1)..=i;
-            for j in newest {
-                // Lookups refresh, which keeps the same set newest.
-                let found = set.find(nonzero(tag(j))).is_some();
-                assert!(found, "refusal {j} lost after inserting {i}");
-            }
-        }
-        assert_eq!(set.len(), capacity);
-        assert!(RefusalSet::slots_for(65_536) * 12 <= 1 << 20);
-    }
-
-    #[test]
-    fn a_full_cache_reuses_the_least_recently_used_slot() {
+    fn a_removed_slot_is_used_before_anything_is_dropped() {
         let mut cache = SessionCache::new(3);
-        for tag in 1..=3u128 {
-            let entry = CacheEntry {
-                refusal_tag: tag as u64,
-                session: session(tag as u8),
-            };
-            cache.insert(tag, entry);
+        for tag in 1..=3u8 {
+            cache.insert(u128::from(tag), entry(tag));
         }
-        cache.remove_common_key(2);
+        cache.remove(&2);
         assert_eq!(cache.len(), 2);
-        // The freed slot is used before any entry is evicted.
-        let entry = CacheEntry {
-            refusal_tag: 4,
-            session: session(4),
-        };
-        cache.insert(4, entry);
+        cache.insert(4, entry(4));
         assert_eq!(cache.len(), 3);
-        assert!(cache.get(1).is_some() && cache.get(3).is_some() && cache.get(4).is_some());
+        for tag in [1, 3, 4] {
+            assert!(cache.get(&tag).is_some(), "{tag}");
+        }
+    }
+
+    #[test]
+    fn capacity_zero_keeps_nothing() {
+        let mut table = LruTable::<u64, u32>::new(0);
+        assert!(table.get_or_insert(5).is_none());
+        table.insert(5, 1);
+        assert_eq!(table.len(), 0);
+        assert!(table.get(&5).is_none());
+    }
+
+    /// Against a reference model (a vector ordered by use), through many
+    /// inserts, lookups and removals of colliding keys in a small table:
+    /// probe runs that wrap around and backward-shift deletion.
+    #[test]
+    fn matches_a_reference_lru_through_random_operations() {
+        let capacity = 37;
+        let mut table = LruTable::<u64, u64>::new(capacity);
+        let mut model: Vec<(u64, u64)> = Vec::new(); // oldest first
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for step in 0..20_000u64 {
+            // Keys share low bits often, so that probe runs collide.
+            let key = (next() % 64) << 58 | (next() % 8);
+            match next() % 4 {
+                0 | 1 => {
+                    table.insert(key, step);
+                    model.retain(|(k, _)| *k != key);
+                    if model.len() == capacity {
+                        model.remove(0);
+                    }
+                    model.push((key, step));
+                }
+                2 => {
+                    let got = table.get(&key).map(|v| *v);
+                    let at = model.iter().position(|(k, _)| *k == key);
+                    assert_eq!(got, at.map(|i| model[i].1), "step {step}");
+                    if let Some(i) = at {
+                        let hit = model.remove(i);
+                        model.push(hit);
+                    }
+                }
+                _ => {
+                    table.remove(&key);
+                    model.retain(|(k, _)| *k != key);
+                }
+            }
+            assert_eq!(table.len(), model.len());
+        }
+        let order: Vec<(u64, u64)> = table.oldest_first().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(order, model);
     }
 }
