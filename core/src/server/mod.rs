@@ -55,7 +55,7 @@ use crate::rng::{self, TryCryptoRng};
 use crate::{secret_param, wire_base64};
 pub use policy::FailurePolicy;
 use policy::{Change, KeyRecord, Limiter, Limits, Secs, UnwrapBudget};
-use tables::{CacheEntry, LruTable, SessionCache};
+use tables::{LruTable, SessionCache};
 
 /// The encKey modes a server accepts. A server accepts the modes it is
 /// configured for; with one mode an encKey made for another server key always
@@ -247,8 +247,8 @@ const PEER_LABEL: u8 = 3;
 
 struct State {
     cache: SessionCache,
-    keys: LruTable<u64, KeyRecord>,
-    peers: LruTable<u64, Limiter>,
+    keys: LruTable<KeyRecord>,
+    peers: LruTable<Limiter>,
     server: Limiter,
     unwraps: UnwrapBudget,
     stats: ServerStats,
@@ -285,7 +285,7 @@ impl State {
     fn admit_peer(&mut self, now: Secs, peer_tag: u64, events: &mut Events) -> Result<()> {
         let (server_locked, change) = self.server.check(now);
         events.push(change, false);
-        let peer_locked = match self.peers.get(&peer_tag) {
+        let peer_locked = match self.peers.get(peer_tag) {
             Some(peer) => {
                 let (locked, change) = peer.check(now);
                 events.push(change, true);
@@ -303,7 +303,7 @@ impl State {
     /// Whether the common key is refused now (a lookup refreshes it).
     fn key_refused(&mut self, now: Secs, key_tag: u64) -> bool {
         self.keys
-            .get(&key_tag)
+            .get(key_tag)
             .is_some_and(|record| record.is_refused(now))
     }
 
@@ -341,7 +341,7 @@ impl State {
             {
                 self.stats.keys_refused_for_good += 1;
                 // No use keeping it: the cached session goes (and is wiped).
-                self.cache.remove(&cache_tag);
+                self.cache.remove(cache_tag);
             }
         }
         if let Some(peer) = self.peers.get_or_insert(peer_tag) {
@@ -562,8 +562,7 @@ impl Server {
 
     /// The policy's time: whole seconds since the server was made.
     fn now(&self) -> Secs {
-        let ms = (self.inner.clock)().saturating_sub(self.inner.origin_ms);
-        (ms / 1000).min(u64::from(policy::FOREVER - 1)) as Secs
+        policy::secs_of_ms((self.inner.clock)().saturating_sub(self.inner.origin_ms))
     }
 
     /// Opens a base64 `encKey` (CR/LF tolerated) from `peer` into a server
@@ -615,7 +614,7 @@ impl Server {
         }
         let cache_tag = self.ciphertext_tag(&ciphertext);
         let cached = inner.state.with(|state| {
-            let hit = state.cache.get(&cache_tag).and_then(|entry| {
+            let hit = state.cache.get(cache_tag).and_then(|entry| {
                 let session = entry.session.clone()?;
                 Some((session, entry.key_tag))
             });
@@ -676,11 +675,7 @@ impl Server {
                 state.stats.refused += 1;
                 return Err(Error::EncryptionFailed);
             }
-            let entry = CacheEntry {
-                key_tag,
-                session: Some(session.clone()),
-            };
-            state.cache.insert(cache_tag, entry);
+            state.cache.insert(cache_tag, key_tag, session.clone());
             Ok(self.session(session, key_tag, peer_tag, cache_tag, peer))
         })?
     }
@@ -991,13 +986,7 @@ impl Server {
                     iv: [0; IV_LEN],
                     mode: Mode::KeyIv,
                 };
-                state.cache.insert(
-                    tag,
-                    CacheEntry {
-                        key_tag: next(),
-                        session: Some(session),
-                    },
-                );
+                state.cache.insert(tag, next(), session);
             }
             for _ in 0..self.inner.config.refusal_capacity {
                 state.keys.insert(next(), KeyRecord::default());

@@ -120,10 +120,28 @@ impl Default for FailurePolicy {
     }
 }
 
-/// `base * 2^doublings`, saturating at `max`.
+/// `base * 2^doublings`, saturating at `max` (u32 arithmetic only: 64-bit
+/// shifts cost firmware a library routine).
 fn doubled(base: u32, doublings: u32, max: u32) -> u32 {
-    let factor = 1u64.checked_shl(doublings.min(32)).unwrap_or(u64::MAX);
-    (u64::from(base).saturating_mul(factor)).min(u64::from(max)) as u32
+    let mut value = base.min(max);
+    for _ in 0..doublings.min(32) {
+        value = value.saturating_mul(2).min(max);
+    }
+    value
+}
+
+/// Whole seconds of a millisecond count, saturating below [`FOREVER`],
+/// with 32-bit divisions only (a 64-bit division costs firmware about a
+/// KiB of library code): 2^32 = 4,294,967 * 1000 + 296.
+pub(super) fn secs_of_ms(ms: u64) -> Secs {
+    let (high, low) = ((ms >> 32) as u32, ms as u32);
+    if high >= 1000 {
+        return FOREVER - 1;
+    }
+    let secs = u64::from(high) * 4_294_967
+        + u64::from(low / 1000)
+        + u64::from((high * 296 + low % 1000) / 1000);
+    secs.min(u64::from(FOREVER - 1)) as Secs
 }
 
 fn after(now: Secs, secs: u32) -> Secs {
@@ -355,6 +373,33 @@ mod tests {
         assert!((0..30).all(|_| budget.take(5, &policy)));
         assert!(!budget.take(64, &policy));
         assert!(budget.take(65, &policy));
+    }
+
+    #[test]
+    fn seconds_of_milliseconds_match_a_64_bit_division() {
+        let mut state = 0x1234_5678_9ABC_DEF1u64;
+        let samples = (0..10_000).map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state >> (state % 64)
+        });
+        let edges = [
+            0,
+            999,
+            1000,
+            u64::from(u32::MAX),
+            1 << 32,
+            (1000 << 32) - 1,
+            1000 << 32,
+        ];
+        for ms in samples.chain(edges).chain([u64::MAX]) {
+            let expected = (ms / 1000).min(u64::from(FOREVER - 1)) as Secs;
+            assert_eq!(secs_of_ms(ms), expected, "{ms} ms");
+        }
+        assert_eq!(doubled(900, 7, DAY), DAY);
+        assert_eq!(doubled(900, 3, DAY), 7200);
+        assert_eq!(doubled(u32::MAX, 40, u32::MAX), u32::MAX);
     }
 
     #[test]

@@ -10,33 +10,17 @@ use alloc::vec::Vec;
 
 use crate::enckey::Session;
 
-/// A key of a table: a keyed digest, so its low bits are already uniform.
-pub(super) trait TableKey: Copy + Eq + Default {
-    fn hash(&self) -> u64;
-}
-
-impl TableKey for u64 {
-    fn hash(&self) -> u64 {
-        *self
-    }
-}
-
-impl TableKey for u128 {
-    fn hash(&self) -> u64 {
-        *self as u64
-    }
-}
-
 /// No entry (in the index, and the ends of the list).
 const NONE: u32 = u32::MAX;
 
-/// A map of at most `capacity` entries that drops the least recently used
-/// one when full. Entries live in fixed slots; a hash index (linear
-/// probing, at most half full) finds them and a doubly linked list orders
-/// them by use. About 24 bytes per entry beside the key and value.
-pub(super) struct LruTable<K, V> {
-    keys: Vec<K>,
-    values: Vec<V>,
+/// Which of at most `capacity` entries holds a key (a keyed digest, so its
+/// low bits are already uniform), and which entry goes when a new key
+/// arrives at a full table: the least recently used. Entries are fixed
+/// slots; a hash index (linear probing, at most half full) finds them and
+/// a doubly linked list orders them by use. Not generic, so that firmware
+/// carries one copy of this code for all three tables.
+pub(super) struct LruIndex {
+    keys: Vec<u64>,
     /// Towards the most recently used entry.
     newer: Vec<u32>,
     /// Towards the least recently used entry; the free list reuses it.
@@ -45,22 +29,19 @@ pub(super) struct LruTable<K, V> {
     oldest: u32,
     free: u32,
     len: usize,
-    /// Entry index per slot, `NONE` when empty; a power of two long.
+    /// Entry per slot, `NONE` when empty; a power of two long.
     index: Vec<u32>,
 }
 
-impl<K: TableKey, V: Default> LruTable<K, V> {
+impl LruIndex {
     pub(super) fn new(capacity: usize) -> Self {
         let slots = (2 * capacity).next_power_of_two().max(2);
-        let mut values = Vec::with_capacity(capacity);
-        values.resize_with(capacity, V::default);
         // Every entry starts on the free list, chained through `older`.
         let older = (1..=capacity)
             .map(|i| if i == capacity { NONE } else { i as u32 })
             .collect();
-        LruTable {
-            keys: vec![K::default(); capacity],
-            values,
+        LruIndex {
+            keys: vec![0; capacity],
             newer: vec![NONE; capacity],
             older,
             newest: NONE,
@@ -75,26 +56,26 @@ impl<K: TableKey, V: Default> LruTable<K, V> {
         self.len
     }
 
-    fn mask(&self) -> usize {
-        self.index.len() - 1
+    fn home(&self, key: u64) -> usize {
+        key as usize & (self.index.len() - 1)
     }
 
-    fn home(&self, key: &K) -> usize {
-        key.hash() as usize & self.mask()
+    fn next_slot(&self, slot: usize) -> usize {
+        (slot + 1) & (self.index.len() - 1)
     }
 
     /// The index slot and entry of `key`.
-    fn find(&self, key: &K) -> Option<(usize, usize)> {
+    fn find(&self, key: u64) -> Option<(usize, usize)> {
         let mut slot = self.home(key);
         loop {
             let entry = self.index[slot];
             if entry == NONE {
                 return None;
             }
-            if self.keys[entry as usize] == *key {
+            if self.keys[entry as usize] == key {
                 return Some((slot, entry as usize));
             }
-            slot = (slot + 1) & self.mask();
+            slot = self.next_slot(slot);
         }
     }
 
@@ -120,71 +101,52 @@ impl<K: TableKey, V: Default> LruTable<K, V> {
         self.newest = entry as u32;
     }
 
-    /// The value of `key`, refreshed as the most recently used.
-    pub(super) fn get(&mut self, key: &K) -> Option<&mut V> {
+    /// The entry of `key`, refreshed as the most recently used.
+    pub(super) fn get(&mut self, key: u64) -> Option<usize> {
         let (_, entry) = self.find(key)?;
         self.unlink(entry);
         self.push_newest(entry);
-        Some(&mut self.values[entry])
+        Some(entry)
     }
 
-    /// The value of `key` (refreshed), or a new default one in a free slot,
-    /// else in place of the least recently used entry. `None` only with
-    /// capacity 0.
-    pub(super) fn get_or_insert(&mut self, key: K) -> Option<&mut V> {
-        if let Some((_, entry)) = self.find(&key) {
-            self.unlink(entry);
-            self.push_newest(entry);
-            return Some(&mut self.values[entry]);
+    /// The entry of `key` (refreshed), or a new one for it: a free entry,
+    /// else the least recently used one's. `true` with a new entry, whose
+    /// value the caller resets. `None` only with capacity 0.
+    pub(super) fn get_or_insert(&mut self, key: u64) -> Option<(usize, bool)> {
+        if let Some(entry) = self.get(key) {
+            return Some((entry, false));
         }
-        let entry = match self.free {
-            NONE if self.oldest == NONE => return None,
-            NONE => {
-                let oldest = self.oldest as usize;
-                self.remove_entry(oldest);
-                self.pop_free()
+        if self.free == NONE {
+            match self.oldest {
+                NONE => return None,
+                oldest => self.remove_entry(oldest as usize),
             }
-            _ => self.pop_free(),
-        };
+        }
+        let entry = self.free as usize;
+        self.free = self.older[entry];
         self.keys[entry] = key;
-        // Dropping the value it replaces wipes a cached session's key.
-        self.values[entry] = V::default();
-        let mut slot = self.home(&key);
+        let mut slot = self.home(key);
         while self.index[slot] != NONE {
-            slot = (slot + 1) & self.mask();
+            slot = self.next_slot(slot);
         }
         self.index[slot] = entry as u32;
         self.push_newest(entry);
         self.len += 1;
-        Some(&mut self.values[entry])
+        Some((entry, true))
     }
 
-    /// Sets `key` to `value` as the most recently used entry.
-    pub(super) fn insert(&mut self, key: K, value: V) {
-        if let Some(slot) = self.get_or_insert(key) {
-            *slot = value;
-        }
-    }
-
-    fn pop_free(&mut self) -> usize {
-        let entry = self.free as usize;
-        self.free = self.older[entry];
-        entry
-    }
-
-    /// Removes `key`; its value is dropped (and a session wiped).
-    pub(super) fn remove(&mut self, key: &K) {
-        if let Some((_, entry)) = self.find(key) {
-            self.remove_entry(entry);
-        }
+    /// Removes `key`: the entry it had.
+    pub(super) fn remove(&mut self, key: u64) -> Option<usize> {
+        let (_, entry) = self.find(key)?;
+        self.remove_entry(entry);
+        Some(entry)
     }
 
     fn remove_entry(&mut self, entry: usize) {
-        if let Some((slot, _)) = self.find(&self.keys[entry]) {
+        if let Some((slot, _)) = self.find(self.keys[entry]) {
             self.unindex(slot);
         }
         self.unlink(entry);
-        self.values[entry] = V::default();
         self.older[entry] = self.free;
         self.free = entry as u32;
         self.len -= 1;
@@ -196,12 +158,12 @@ impl<K: TableKey, V: Default> LruTable<K, V> {
         self.index[hole] = NONE;
         let mut slot = hole;
         loop {
-            slot = (slot + 1) & self.mask();
+            slot = self.next_slot(slot);
             let entry = self.index[slot];
             if entry == NONE {
                 return;
             }
-            let home = self.home(&self.keys[entry as usize]);
+            let home = self.home(self.keys[entry as usize]);
             // The entry may fill the hole unless its home lies cyclically
             // within (hole, slot].
             let stays = if hole <= slot {
@@ -217,9 +179,9 @@ impl<K: TableKey, V: Default> LruTable<K, V> {
         }
     }
 
-    /// Every entry from the least to the most recently used (re-inserting
-    /// them in this order rebuilds the same order).
-    pub(super) fn oldest_first(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+    /// Every key and entry from the least to the most recently used
+    /// (inserting them in this order rebuilds the same order).
+    pub(super) fn oldest_first(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
         let mut entry = self.oldest;
         core::iter::from_fn(move || {
             if entry == NONE {
@@ -227,22 +189,120 @@ impl<K: TableKey, V: Default> LruTable<K, V> {
             }
             let at = entry as usize;
             entry = self.newer[at];
-            Some((&self.keys[at], &self.values[at]))
+            Some((self.keys[at], at))
         })
     }
 }
 
-/// A cached session: the keyed digest of its common key (for the key's
-/// failure record) and the session itself.
+/// A map of at most `capacity` values by 64-bit key that drops the least
+/// recently used one when full: an [`LruIndex`] and the values.
+pub(super) struct LruTable<V> {
+    index: LruIndex,
+    values: Vec<V>,
+}
+
+impl<V: Default> LruTable<V> {
+    pub(super) fn new(capacity: usize) -> Self {
+        let mut values = Vec::with_capacity(capacity);
+        values.resize_with(capacity, V::default);
+        LruTable {
+            index: LruIndex::new(capacity),
+            values,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The value of `key`, refreshed as the most recently used.
+    pub(super) fn get(&mut self, key: u64) -> Option<&mut V> {
+        let entry = self.index.get(key)?;
+        Some(&mut self.values[entry])
+    }
+
+    /// The value of `key` (refreshed), or a new default one, in place of
+    /// the least recently used value when full. `None` only with capacity 0.
+    pub(super) fn get_or_insert(&mut self, key: u64) -> Option<&mut V> {
+        let (entry, fresh) = self.index.get_or_insert(key)?;
+        if fresh {
+            // Dropping the value it replaces wipes a cached session's key.
+            self.values[entry] = V::default();
+        }
+        Some(&mut self.values[entry])
+    }
+
+    /// Sets `key` to `value` as the most recently used entry.
+    pub(super) fn insert(&mut self, key: u64, value: V) {
+        if let Some(slot) = self.get_or_insert(key) {
+            *slot = value;
+        }
+    }
+
+    /// Removes `key`; its value is dropped (a session wiped).
+    pub(super) fn remove(&mut self, key: u64) {
+        if let Some(entry) = self.index.remove(key) {
+            self.values[entry] = V::default();
+        }
+    }
+
+    /// Every key and value from the least to the most recently used.
+    pub(super) fn oldest_first(&self) -> impl Iterator<Item = (u64, &V)> + '_ {
+        self.index
+            .oldest_first()
+            .map(|(key, entry)| (key, &self.values[entry]))
+    }
+}
+
+/// A cached session: the high half of its RSA ciphertext's 128-bit keyed
+/// digest (the low half is the table's key), the keyed digest of its
+/// common key (for the key's failure record) and the session itself.
 #[derive(Default)]
 pub(super) struct CacheEntry {
+    pub(super) tag_high: u64,
     pub(super) key_tag: u64,
     /// `None` only in a free slot.
     pub(super) session: Option<Session>,
 }
 
-/// Sessions by the keyed digest of their RSA ciphertext.
-pub(super) type SessionCache = LruTable<u128, CacheEntry>;
+/// Sessions by the keyed digest of their RSA ciphertext: 128 bits, of
+/// which the low 64 index the table and the high 64 are checked on a hit.
+pub(super) struct SessionCache {
+    table: LruTable<CacheEntry>,
+}
+
+impl SessionCache {
+    pub(super) fn new(capacity: usize) -> Self {
+        SessionCache {
+            table: LruTable::new(capacity),
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// The cached entry of this ciphertext tag, refreshed.
+    pub(super) fn get(&mut self, tag: u128) -> Option<&CacheEntry> {
+        let entry = self.table.get(tag as u64)?;
+        (entry.tag_high == (tag >> 64) as u64).then_some(&*entry)
+    }
+
+    pub(super) fn insert(&mut self, tag: u128, key_tag: u64, session: Session) {
+        let entry = CacheEntry {
+            tag_high: (tag >> 64) as u64,
+            key_tag,
+            session: Some(session),
+        };
+        self.table.insert(tag as u64, entry);
+    }
+
+    pub(super) fn remove(&mut self, tag: u128) {
+        if self.get(tag).is_some() {
+            self.table.remove(tag as u64);
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -257,54 +317,48 @@ mod tests {
         }
     }
 
-    fn entry(byte: u8) -> CacheEntry {
-        CacheEntry {
-            key_tag: u64::from(byte),
-            session: Some(session(byte)),
-        }
+    fn key(cache: &mut SessionCache, tag: u128) -> Option<[u8; 16]> {
+        Some(cache.get(tag)?.session.as_ref()?.key)
     }
 
     #[test]
     fn a_full_table_drops_the_least_recently_used_entry() {
         let mut cache = SessionCache::new(2);
-        cache.insert(1, entry(1));
-        cache.insert(2, entry(2));
-        assert!(cache.get(&1).is_some()); // 1 is now the most recent
-        cache.insert(3, entry(3));
+        cache.insert(1, 1, session(1));
+        cache.insert(2, 2, session(2));
+        assert!(cache.get(1).is_some()); // 1 is now the most recent
+        cache.insert(3, 3, session(3));
         assert_eq!(cache.len(), 2);
-        assert!(cache.get(&2).is_none(), "2 was least recently used");
-        assert_eq!(
-            cache.get(&1).map(|e| e.session.as_ref().map(|s| s.key)),
-            Some(Some([1; 16]))
-        );
-        assert_eq!(
-            cache.get(&3).map(|e| e.session.as_ref().map(|s| s.key)),
-            Some(Some([3; 16]))
-        );
+        assert!(cache.get(2).is_none(), "2 was least recently used");
+        assert_eq!(key(&mut cache, 1), Some([1; 16]));
+        assert_eq!(key(&mut cache, 3), Some([3; 16]));
+        // The high half of the tag is checked: another tag with the same
+        // low half is no hit.
+        assert!(cache.get(3 | 1 << 64).is_none());
     }
 
     #[test]
     fn a_removed_slot_is_used_before_anything_is_dropped() {
         let mut cache = SessionCache::new(3);
         for tag in 1..=3u8 {
-            cache.insert(u128::from(tag), entry(tag));
+            cache.insert(u128::from(tag), 0, session(tag));
         }
-        cache.remove(&2);
+        cache.remove(2);
         assert_eq!(cache.len(), 2);
-        cache.insert(4, entry(4));
+        cache.insert(4, 0, session(4));
         assert_eq!(cache.len(), 3);
         for tag in [1, 3, 4] {
-            assert!(cache.get(&tag).is_some(), "{tag}");
+            assert!(cache.get(tag).is_some(), "{tag}");
         }
     }
 
     #[test]
     fn capacity_zero_keeps_nothing() {
-        let mut table = LruTable::<u64, u32>::new(0);
+        let mut table = LruTable::<u32>::new(0);
         assert!(table.get_or_insert(5).is_none());
         table.insert(5, 1);
         assert_eq!(table.len(), 0);
-        assert!(table.get(&5).is_none());
+        assert!(table.get(5).is_none());
     }
 
     /// Against a reference model (a vector ordered by use), through many
@@ -313,7 +367,7 @@ mod tests {
     #[test]
     fn matches_a_reference_lru_through_random_operations() {
         let capacity = 37;
-        let mut table = LruTable::<u64, u64>::new(capacity);
+        let mut table = LruTable::<u64>::new(capacity);
         let mut model: Vec<(u64, u64)> = Vec::new(); // oldest first
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         let mut next = move || {
@@ -335,7 +389,7 @@ mod tests {
                     model.push((key, step));
                 }
                 2 => {
-                    let got = table.get(&key).map(|v| *v);
+                    let got = table.get(key).map(|v| *v);
                     let at = model.iter().position(|(k, _)| *k == key);
                     assert_eq!(got, at.map(|i| model[i].1), "step {step}");
                     if let Some(i) = at {
@@ -344,13 +398,13 @@ mod tests {
                     }
                 }
                 _ => {
-                    table.remove(&key);
+                    table.remove(key);
                     model.retain(|(k, _)| *k != key);
                 }
             }
             assert_eq!(table.len(), model.len());
         }
-        let order: Vec<(u64, u64)> = table.oldest_first().map(|(k, v)| (*k, *v)).collect();
+        let order: Vec<(u64, u64)> = table.oldest_first().map(|(k, v)| (k, *v)).collect();
         assert_eq!(order, model);
     }
 }
