@@ -5,14 +5,17 @@
  *
  * The server loads its RSA key from KEY_FILE, or generates one and stores it
  * there (mode 0600) so the next start reuses it, and opens encKeys through a
- * paramcrypt_server: a client reusing its encKey costs no RSA work, and after
- * a decryption fails the common key is refused, so that a replayed encKey is
- * no padding oracle. The secret methods need the pre-shared key (the
+ * paramcrypt_server, passing each request's sender address as its peer: a
+ * client reusing its encKey costs no RSA work, and a decryption failure
+ * costs the common key (refused for a while, for good after a few) and the
+ * sender (locked down after ten in a day), so that replayed encKeys are no
+ * padding oracle. The secret methods need the pre-shared key (the
  * X-Auth-PSK header of deployed devices), and stored secrets belong to the
  * common key that stored them. The client fetches the public key, sends
  * sendSecretData with two secrets and encKey, reads the first back with
  * getSecretData; an attacker replays the captured encKey with a forged
- * secret and is refused from then on; the client starts over; and after the
+ * secret from its own address and the key is refused; the client starts
+ * over; and after the
  * server restarts with a new key the client recovers from 40002 again.
  * Secret values and the PSK are never printed.
  *
@@ -102,10 +105,22 @@ static int save_key(const paramcrypt_keypair *key, const char *path) {
     return ok;
 }
 
+/* The server's lockdown events: a device logs them as a possible attack. */
+static void log_lockdown(void *user, const paramcrypt_server_event *event) {
+    static const char *const what[] = {"", "peer lockdown started", "peer lockdown ended", "server lockdown started",
+                                       "server lockdown ended"};
+    (void)user;
+    printf("# server log: %s (%.*s, %u s)\n", event->kind <= 4 ? what[event->kind] : "event", (int)event->peer_len,
+           (const char *)event->peer, event->seconds);
+}
+
 static int server_open_encryption(struct server *server) {
-    paramcrypt_status status =
-        paramcrypt_server_new(server->key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV,
-                              PARAMCRYPT_SERVER_CACHE_CAPACITY, PARAMCRYPT_SERVER_REFUSAL_CAPACITY, &server->server);
+    /* The server defaults (the padding and modes of deployed clients, the
+     * failure policy), with the lockdown events logged. */
+    paramcrypt_server_config config;
+    paramcrypt_status status = paramcrypt_server_config_init(PARAMCRYPT_SETTING_SERVER, &config);
+    config.on_event = log_lockdown;
+    if (status == PARAMCRYPT_OK) status = paramcrypt_server_new(server->key, &config, &server->server);
     if (status != PARAMCRYPT_OK) fprintf(stderr, "server: %s\n", paramcrypt_status_message(status));
     return status == PARAMCRYPT_OK;
 }
@@ -196,8 +211,8 @@ static void encryption_failed(long id, char *response, size_t cap) {
 
 /* Handles one JSON-RPC request on POST /sony/<service> with the X-Auth-PSK
  * header `psk` (NULL: absent). */
-static void server_handle(struct server *server, const char *psk, const char *request, char *response,
-                          size_t cap) {
+static void server_handle(struct server *server, const char *peer, const char *psk, const char *request,
+                          char *response, size_t cap) {
     char method[64], enc_key[FIELD_CAP], value[FIELD_CAP];
     long id = json_id(request);
     paramcrypt_server_session *session = NULL;
@@ -232,7 +247,8 @@ static void server_handle(struct server *server, const char *psk, const char *re
     }
     /* Both carry encKey; any failure from here is 40002. */
     if (!json_string(request, "encKey", enc_key, sizeof enc_key) ||
-        paramcrypt_server_open(server->server, (const uint8_t *)enc_key, strlen(enc_key), &session) != PARAMCRYPT_OK) {
+        paramcrypt_server_open(server->server, (const uint8_t *)peer, strlen(peer), (const uint8_t *)enc_key,
+                               strlen(enc_key), &session) != PARAMCRYPT_OK) {
         encryption_failed(id, response, cap);
         return;
     }
@@ -242,13 +258,14 @@ static void server_handle(struct server *server, const char *psk, const char *re
         /* Decrypt into scratch buffers; the store changes only when both
          * succeed: after a failure *out_len is no data length (after
          * PARAMCRYPT_ERR_BUFFER_TOO_SMALL it is the size a too-long secret
-         * would need). */
+         * would need). The secrets are text: a value that is not UTF-8
+         * fails, and counts, like a bad padding. */
         int ok = json_string(request, "secretData1", value, sizeof value) &&
-                 paramcrypt_server_session_decrypt(session, (const uint8_t *)value, strlen(value), secret1,
-                                                   sizeof secret1, &len1) == PARAMCRYPT_OK &&
+                 paramcrypt_server_session_decrypt_text(session, (const uint8_t *)value, strlen(value), secret1,
+                                                        sizeof secret1, &len1) == PARAMCRYPT_OK &&
                  json_string(request, "secretData2", value, sizeof value) &&
-                 paramcrypt_server_session_decrypt(session, (const uint8_t *)value, strlen(value), secret2,
-                                                   sizeof secret2, &len2) == PARAMCRYPT_OK;
+                 paramcrypt_server_session_decrypt_text(session, (const uint8_t *)value, strlen(value), secret2,
+                                                        sizeof secret2, &len2) == PARAMCRYPT_OK;
         if (ok && store_put(store_slot(server, paramcrypt_server_session_key_id(session), 1), secret1, len1)) {
             snprintf(response, cap, "{\"result\":[],\"id\":%ld}", id);
         } else {
@@ -280,11 +297,15 @@ struct client {
     long next_id;
 };
 
-/* One HTTP request; the PSK header is shown masked. */
-static void call(struct server *server, const char *psk, const char *service, const char *request,
+/* The addresses requests come from: the server counts failures per peer. */
+#define CLIENT_ADDRESS "192.0.2.10"
+#define ATTACKER_ADDRESS "192.0.2.66"
+
+/* One HTTP request from `peer`; the PSK header is shown masked. */
+static void call(struct server *server, const char *peer, const char *psk, const char *service, const char *request,
                  char *response) {
-    printf("-> POST /sony/%s%s %s\n", service, psk ? " (X-Auth-PSK: ***)" : "", request);
-    server_handle(server, psk, request, response, MSG_CAP);
+    printf("-> %s: POST /sony/%s%s %s\n", peer, service, psk ? " (X-Auth-PSK: ***)" : "", request);
+    server_handle(server, peer, psk, request, response, MSG_CAP);
     printf("<- %s\n", response);
 }
 
@@ -298,7 +319,7 @@ static int client_initialize(struct client *client, struct server *server) {
     client->session = NULL;
     snprintf(request, sizeof request, "{\"method\":\"getPublicKey\",\"params\":[],\"id\":%ld,\"version\":\"1.0\"}",
              ++client->next_id);
-    call(server, NULL, "encryption", request, response);
+    call(server, CLIENT_ADDRESS, NULL, "encryption", request, response);
     ok = json_string(response, "publicKey", b64, sizeof b64) &&
          paramcrypt_public_key_from_base64((const uint8_t *)b64, strlen(b64), &public_key) == PARAMCRYPT_OK &&
          paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, &client->session) == PARAMCRYPT_OK &&
@@ -338,7 +359,7 @@ static int client_send_secrets(struct client *client, struct server *server, con
             return 0;
         send_secret_data_request(request, sizeof request, value1, value2, client->enc_key, ++client->next_id);
         if (sent) memcpy(sent, request, sizeof request);
-        call(server, client->psk, "demo", request, response);
+        call(server, CLIENT_ADDRESS, client->psk, "demo", request, response);
         if (strstr(response, "\"result\"")) return 1;
         if (strstr(response, "[40002,")) {
             printf("# client: 40002 Encryption Failed -> start over\n");
@@ -354,7 +375,7 @@ static int client_send_once(struct client *client, struct server *server, const 
     char request[MSG_CAP], response[MSG_CAP], value[FIELD_CAP];
     if (!encrypt_field(client, secret, value, sizeof value)) return 0;
     send_secret_data_request(request, sizeof request, value, value, client->enc_key, ++client->next_id);
-    call(server, client->psk, "demo", request, response);
+    call(server, CLIENT_ADDRESS, client->psk, "demo", request, response);
     return strstr(response, "\"result\"") != NULL;
 }
 
@@ -366,7 +387,7 @@ static int client_get_secret(struct client *client, struct server *server, const
     snprintf(request, sizeof request,
              "{\"method\":\"getSecretData\",\"params\":[{\"encKey\":\"%s\"}],\"id\":%ld,\"version\":\"1.0\"}",
              client->enc_key, ++client->next_id);
-    call(server, client->psk, "demo", request, response);
+    call(server, CLIENT_ADDRESS, client->psk, "demo", request, response);
     ok = json_string(response, "secretData", value, sizeof value) &&
          paramcrypt_session_decrypt(client->session, (const uint8_t *)value, strlen(value), plain, sizeof plain,
                                     &plain_len) == PARAMCRYPT_OK &&
@@ -376,9 +397,10 @@ static int client_get_secret(struct client *client, struct server *server, const
 }
 
 /* An attacker who captured a sendSecretData request (and the PSK, which
- * travels in the clear without TLS) replays its encKey with a forged
- * secretData1, as a padding-oracle attack does, then replays the request
- * unchanged. Returns 1 when both get 40002. */
+ * travels in the clear without TLS) replays its encKey from its own address
+ * with a forged secretData1, as a padding-oracle attack does, then replays
+ * the request unchanged: the common key is refused for its window (10 s
+ * after a first failure). Returns 1 when both get 40002. */
 static int attacker_replays(struct server *server, const char *psk, const char *captured) {
     char enc_key[FIELD_CAP], request[MSG_CAP], response[MSG_CAP];
     int refused;
@@ -386,15 +408,15 @@ static int attacker_replays(struct server *server, const char *psk, const char *
     /* 17 bytes: no whole number of blocks, so it fails whatever the key. */
     send_secret_data_request(request, sizeof request, "AAAAAAAAAAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAAAAAAAAA==",
                              enc_key, 666);
-    call(server, psk, "demo", request, response);
+    call(server, ATTACKER_ADDRESS, psk, "demo", request, response);
     refused = strstr(response, "[40002,") != NULL;
-    call(server, psk, "demo", captured, response);
+    call(server, ATTACKER_ADDRESS, psk, "demo", captured, response);
     return refused && strstr(response, "[40002,") != NULL;
 }
 
 static int unauthorized(struct server *server, const char *captured) {
     char response[MSG_CAP];
-    call(server, "not the psk", "demo", captured, response);
+    call(server, ATTACKER_ADDRESS, "not the psk", "demo", captured, response);
     return strstr(response, "[401,") != NULL;
 }
 

@@ -42,18 +42,6 @@
 /** The JSON-RPC error message of every encryption failure. */
 #define PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE "Encryption Failed"
 
-// Sessions a server caches by default: one per client of a busy device or gateway.
-#define PARAMCRYPT_SERVER_CACHE_CAPACITY 1024
-
-// Refused common keys a server remembers by default (0.86 MiB).
-#define PARAMCRYPT_SERVER_REFUSAL_CAPACITY 65536
-
-// Sessions a firmware server caches (a handful of clients).
-#define PARAMCRYPT_FIRMWARE_CACHE_CAPACITY 4
-
-// Refused common keys a firmware server remembers (about 3.5 KiB).
-#define PARAMCRYPT_FIRMWARE_REFUSAL_CAPACITY 256
-
 // The result of every fallible paramcrypt function.
 //
 // 0 is success. 40002 is the one encryption failure, the JSON-RPC error a
@@ -90,6 +78,10 @@ enum paramcrypt_status
   // The public key is too small for the chosen padding and mode
   // (key:iv text under OAEP-SHA-256 needs more than 1024 bits).
   PARAMCRYPT_ERR_KEY_TOO_SMALL = 103,
+  // A saved server state could not be loaded (corrupted, of a server with
+  // another key pair, or of another format version); nothing of it was
+  // loaded.
+  PARAMCRYPT_ERR_INVALID_STATE = 104,
   // An internal error (a panic was caught at the boundary). Please report it.
   PARAMCRYPT_ERR_PANIC = 900,
   // JSON-RPC 40002 "Encryption Failed": unwrapping or decrypting failed
@@ -148,7 +140,7 @@ typedef uint32_t paramcrypt_padding;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// The encKey modes a server accepts (`paramcrypt_server_new`).
+// The encKey modes a server accepts (`paramcrypt_server_config.modes`).
 enum paramcrypt_accepted_modes
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -191,6 +183,51 @@ typedef uint32_t paramcrypt_key_sizes;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The defaults a `paramcrypt_server_config` starts from
+// (`paramcrypt_server_config_init`).
+enum paramcrypt_server_setting
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A server or gateway: 1,024 cached sessions, 16,384 failed keys and
+  // 1,024 failed peers remembered (about 0.6 MiB), no unwrap limit.
+  PARAMCRYPT_SETTING_SERVER = 0,
+  // Firmware: 4 sessions, 64 keys, 8 peers (about 2.5 KiB of heap), at
+  // most 30 RSA unwraps a minute.
+  PARAMCRYPT_SETTING_FIRMWARE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum paramcrypt_server_setting paramcrypt_server_setting;
+#else
+typedef uint32_t paramcrypt_server_setting;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What a lockdown event reports (`paramcrypt_server_event.kind`).
+enum paramcrypt_server_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A peer went into lockdown: a possible attack from that peer.
+  PARAMCRYPT_EVENT_PEER_LOCKDOWN_STARTED = 1,
+  // A peer's lockdown is over (reported at its next request).
+  PARAMCRYPT_EVENT_PEER_LOCKDOWN_ENDED = 2,
+  // The whole server went into lockdown (failures from many peers).
+  PARAMCRYPT_EVENT_SERVER_LOCKDOWN_STARTED = 3,
+  // The server-wide lockdown is over (reported at the next request).
+  PARAMCRYPT_EVENT_SERVER_LOCKDOWN_ENDED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum paramcrypt_server_event_kind paramcrypt_server_event_kind;
+#else
+typedef uint32_t paramcrypt_server_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An RSA key pair (the server's). Opaque; create with
 // `paramcrypt_keypair_generate` or `paramcrypt_keypair_from_*`, release with
 // `paramcrypt_keypair_free`. Immutable: share it between threads freely.
@@ -202,14 +239,16 @@ typedef struct paramcrypt_keypair paramcrypt_keypair;
 typedef struct paramcrypt_public_key paramcrypt_public_key;
 
 // A server: the key pair, its configuration, the encKey session cache and
-// the refused common keys. Opaque; create with `paramcrypt_server_new`,
-// release with `paramcrypt_server_free`. Thread-safe: it locks internally.
+// the failure policy's records (refused common keys, peers, lockdowns).
+// Opaque; create with `paramcrypt_server_new`, release with
+// `paramcrypt_server_free`. Thread-safe: it locks internally.
 typedef struct paramcrypt_server paramcrypt_server;
 
 // A client's common key as a server holds it. Opaque; create with
 // `paramcrypt_server_open`, release with `paramcrypt_server_session_free`,
 // which wipes the key. After a decryption fails, every call on any session
-// with the same key fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED`.
+// with the same key fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` while the
+// key is refused.
 typedef struct paramcrypt_server_session paramcrypt_server_session;
 
 // A common key: AES-128 key, IV and IV mode. Opaque; create with
@@ -229,6 +268,130 @@ typedef struct paramcrypt_session paramcrypt_session;
 // too, even when the callback returned 0. This catches drivers that fail
 // silently; it is no test of randomness.
 typedef int (*paramcrypt_rng_callback)(void *user, uint8_t *buf, size_t len);
+
+// The limits a server applies to decryption failures (the README explains
+// each and its default). A limit of 0 switches it off.
+//
+// - Per common key: after its n-th failure the key is refused for
+//   `key_refusal_seconds * 2^(n-1)` seconds, for good after
+//   `key_failure_budget` failures (1 to 255). A refused key answers 40002
+//   without counting as a new failure.
+// - Per peer and server-wide: `*_failure_limit` failures within
+//   `*_window_seconds` start a lockdown, in which every open and decryption
+//   of that peer (or of everyone) answers 40002 without RSA work or
+//   decryption. The first lasts `lockdown_seconds`, each next one twice as
+//   long up to `lockdown_max_seconds`.
+// - At most `unwrap_limit` RSA private-key operations per
+//   `unwrap_window_seconds`.
+typedef struct {
+  // A common key's refusal window after its first failure (doubling).
+  uint32_t key_refusal_seconds;
+  // Failures after which a common key is refused for good.
+  uint32_t key_failure_budget;
+  // Failures of one peer per window that start its lockdown.
+  uint32_t peer_failure_limit;
+  // The window of `peer_failure_limit`.
+  uint32_t peer_window_seconds;
+  // Failures of all peers per window that start the server-wide lockdown.
+  uint32_t server_failure_limit;
+  // The window of `server_failure_limit`.
+  uint32_t server_window_seconds;
+  // The first lockdown's length.
+  uint32_t lockdown_seconds;
+  // The longest lockdown.
+  uint32_t lockdown_max_seconds;
+  // RSA unwraps allowed per window.
+  uint32_t unwrap_limit;
+  // The window of `unwrap_limit`.
+  uint32_t unwrap_window_seconds;
+} paramcrypt_failure_policy;
+
+// The server's clock: milliseconds from any fixed origin, never going back
+// (firmware: its tick counter). Called from any thread that uses the
+// server, so it must be thread-safe.
+typedef uint64_t (*paramcrypt_clock_callback)(void *user);
+
+// A lockdown starting or ending. Carries no key, secret or digest.
+typedef struct {
+  // A `paramcrypt_server_event_kind` value.
+  uint32_t kind;
+  // The lockdown's length in seconds (0 for an end).
+  uint32_t seconds;
+  // The peer identity of the request that started (or first saw the
+  // end of) it, as passed to `paramcrypt_server_open` (at most its first
+  // 64 bytes, not NUL-terminated); valid only during the callback.
+  const uint8_t *peer;
+  // The length of `peer`.
+  size_t peer_len;
+} paramcrypt_server_event;
+
+// Receives lockdown events, for example to log a possible attack. Runs on
+// the request's thread, outside the server's lock; it must not free the
+// server.
+typedef void (*paramcrypt_event_callback)(void *user, const paramcrypt_server_event *event);
+
+// Everything a server is made with. Fill it with
+// `paramcrypt_server_config_init`, then change what you need.
+typedef struct {
+  // The one RSA padding of encKeys (a `paramcrypt_padding` value).
+  uint32_t padding;
+  // The accepted encKey modes (a `paramcrypt_accepted_modes` value;
+  // `PARAMCRYPT_ACCEPT_KEY_IV` is what deployed clients send).
+  uint32_t modes;
+  // encKeys kept unwrapped, so that a client reusing its encKey costs no
+  // RSA work (0 disables the cache; at most 1,048,576).
+  size_t cache_capacity;
+  // Common keys that failed, remembered (1 to 4,194,304).
+  size_t refusal_capacity;
+  // Peers that failed, remembered (1 to 1,048,576).
+  size_t peer_capacity;
+  // The limits on failures and unwraps.
+  paramcrypt_failure_policy policy;
+  // The clock; NULL: the monotonic clock (firmware builds need one).
+  paramcrypt_clock_callback clock;
+  // Passed to `clock`.
+  void *clock_user;
+  // Lockdown events; NULL: none.
+  paramcrypt_event_callback on_event;
+  // Passed to `on_event`.
+  void *event_user;
+  // A state saved by `paramcrypt_server_export_state` of a server with the
+  // same key pair, or NULL (with `state_len` 0) to start afresh.
+  const uint8_t *state;
+  // The length of `state`.
+  size_t state_len;
+} paramcrypt_server_config;
+
+// What a server has done and the state of its failure policy
+// (`paramcrypt_server_get_stats`).
+typedef struct {
+  // Opens answered from the cache, without RSA work.
+  uint64_t cache_hits;
+  // Opens that ran the RSA private-key operation.
+  uint64_t unwraps;
+  // Decryption failures, and failures the application reported.
+  uint64_t failures;
+  // Opens and decryptions answered 40002 because their key was refused.
+  uint64_t refused;
+  // Common keys refused for good.
+  uint64_t keys_refused_for_good;
+  // Opens and decryptions answered 40002 in lockdown.
+  uint64_t lockdown_answers;
+  // Peer lockdowns started.
+  uint64_t peer_lockdowns;
+  // Server-wide lockdowns started.
+  uint64_t server_lockdowns;
+  // Opens answered 40002 by the unwrap limit.
+  uint64_t unwraps_limited;
+  // Sessions in the cache now.
+  size_t cached_sessions;
+  // Common keys with failures remembered now.
+  size_t remembered_keys;
+  // Peers with failures remembered now.
+  size_t remembered_peers;
+  // Seconds of server-wide lockdown left now (0: none).
+  uint32_t server_lockdown_seconds;
+} paramcrypt_server_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -439,38 +602,33 @@ size_t paramcrypt_public_key_wrapped_len(const paramcrypt_public_key *public_key
 // another thread, nor used again.
 void paramcrypt_public_key_free(paramcrypt_public_key *public_key);
 
+// Fills `*config` with the defaults of `setting` (a
+// `paramcrypt_server_setting` value): PKCS#1 v1.5, key:iv mode only, the
+// setting's capacities and failure policy, no clock (the monotonic one),
+// no event callback, no saved state. Errors:
+// `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown setting),
+// `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+paramcrypt_status paramcrypt_server_config_init(uint32_t setting, paramcrypt_server_config *config);
+
 // Makes a server for a copy of `keypair` (free yours when you no longer need
-// it) and stores a new handle in `*out`.
+// it) with `*config` (see `paramcrypt_server_config`; the state buffer is
+// read now and not kept) and stores a new handle in `*out`.
 //
-// - `padding`: the one RSA padding of encKeys (a `paramcrypt_padding` value).
-// - `modes`: the accepted encKey modes (a `paramcrypt_accepted_modes` value;
-//   `PARAMCRYPT_ACCEPT_KEY_IV` is what deployed clients send).
-// - `cache_capacity`: encKeys kept unwrapped, so that a client reusing its
-//   encKey costs no RSA work (`PARAMCRYPT_SERVER_CACHE_CAPACITY`, or
-//   `PARAMCRYPT_FIRMWARE_CACHE_CAPACITY`; 0 disables the cache; at most
-//   1,048,576).
-// - `refusal_capacity`: refused common keys remembered
-//   (`PARAMCRYPT_SERVER_REFUSAL_CAPACITY`, in 0.86 MiB, or
-//   `PARAMCRYPT_FIRMWARE_REFUSAL_CAPACITY`, about 3.5 KiB; 1 to 16,777,216).
-//
-// Both tables are allocated now, in full; nothing grows per request. A
-// random digest key comes from the OS RNG. Errors:
-// `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding or modes, capacity out
-// of range), `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+// Every table is allocated now, in full; nothing grows per request. A
+// random digest key comes from the OS RNG, unless the saved state brings
+// it. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding or modes,
+// a capacity or policy value out of range, no clock in a firmware build),
+// `PARAMCRYPT_ERR_INVALID_STATE` (a saved state that is corrupted, of
+// another key pair or another version: nothing of it is loaded),
+// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 paramcrypt_status paramcrypt_server_new(const paramcrypt_keypair *keypair,
-                                        uint32_t padding,
-                                        uint32_t modes,
-                                        size_t cache_capacity,
-                                        size_t refusal_capacity,
+                                        const paramcrypt_server_config *config,
                                         paramcrypt_server **out);
 
 // Like `paramcrypt_server_new`, with the digest key from `rng(user, buf, len)`
 // (firmware: the hardware RNG).
 paramcrypt_status paramcrypt_server_new_with_rng(const paramcrypt_keypair *keypair,
-                                                 uint32_t padding,
-                                                 uint32_t modes,
-                                                 size_t cache_capacity,
-                                                 size_t refusal_capacity,
+                                                 const paramcrypt_server_config *config,
                                                  paramcrypt_rng_callback rng,
                                                  void *user,
                                                  paramcrypt_server **out);
@@ -481,17 +639,25 @@ paramcrypt_status paramcrypt_server_new_with_rng(const paramcrypt_keypair *keypa
 paramcrypt_status paramcrypt_server_public_key(const paramcrypt_server *server,
                                                paramcrypt_public_key **out);
 
-// Opens a request's base64 `encKey` (CR/LF tolerated, no NUL needed) and
-// stores a new server session in `*out`: from the cache, without RSA work,
-// when this encKey was opened before; else by unwrapping it (OS RNG for
-// blinding). Open it once per request.
+// Opens a request's base64 `encKey` (CR/LF tolerated, no NUL needed) from
+// `peer` and stores a new server session in `*out`: from the cache, without
+// RSA work, when this encKey was opened before; else by unwrapping it (OS
+// RNG for blinding). Open it once per request.
+//
+// `peer` identifies the requester (its IP address, as text or bytes):
+// failures are counted per peer, and a peer in lockdown gets 40002 for
+// everything. Requests passing the same bytes (empty included) count as one
+// peer, so pass what tells your clients apart.
 //
 // Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad encKey,
 // whatever the cause (malformed, stale, a mode the server does not accept,
-// a refused common key); `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY`
-// (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: the server
-// locks only around its tables, never around RSA work.
+// a refused common key, a lockdown, the unwrap limit);
+// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY` (firmware builds),
+// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: the server locks only around
+// its tables, never around RSA work.
 paramcrypt_status paramcrypt_server_open(paramcrypt_server *server,
+                                         const uint8_t *peer,
+                                         size_t peer_len,
                                          const uint8_t *enc_key,
                                          size_t enc_key_len,
                                          paramcrypt_server_session **out);
@@ -501,11 +667,34 @@ paramcrypt_status paramcrypt_server_open(paramcrypt_server *server,
 // `paramcrypt_keypair_unwrap_with_rng`, server builds with AWS-LC blind
 // with AWS-LC's own generator instead and do not call `rng`.
 paramcrypt_status paramcrypt_server_open_with_rng(paramcrypt_server *server,
+                                                  const uint8_t *peer,
+                                                  size_t peer_len,
                                                   const uint8_t *enc_key,
                                                   size_t enc_key_len,
                                                   paramcrypt_rng_callback rng,
                                                   void *user,
                                                   paramcrypt_server_session **out);
+
+// Writes the server's failure state (refused keys, peers, lockdowns and its
+// digest key) to `out`: an opaque, versioned blob bound to this key pair
+// and integrity-checked. Keep it like the private key (mode 0600, or the
+// device's protected flash) and pass it as `paramcrypt_server_config.state`
+// after a restart, so that a restart ends no refusal or lockdown early.
+// Its size grows with the failures remembered; query it with `out_cap` 0.
+//
+// Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
+// `PARAMCRYPT_ERR_BUSY` (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+// Thread-safe.
+paramcrypt_status paramcrypt_server_export_state(const paramcrypt_server *server,
+                                                 uint8_t *out,
+                                                 size_t out_cap,
+                                                 size_t *out_len);
+
+// Writes the server's statistics to `*out`. Errors:
+// `PARAMCRYPT_ERR_BUSY` (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+// Thread-safe.
+paramcrypt_status paramcrypt_server_get_stats(const paramcrypt_server *server,
+                                              paramcrypt_server_stats *out);
 
 // Releases a server and wipes its key pair and cached keys. NULL is a
 // no-op. Server sessions still open stay usable (they share the server's
@@ -524,17 +713,20 @@ paramcrypt_status paramcrypt_server_session_mode(const paramcrypt_server_session
 uint64_t paramcrypt_server_session_key_id(const paramcrypt_server_session *session);
 
 // Decrypts a secret parameter of the request, as
-// `paramcrypt_session_decrypt` does (same sizes; secret output). When it
-// fails, the server refuses the common key: this and every later call on
-// any session with that key, and every later open of an encKey carrying it,
-// fail with `PARAMCRYPT_ERR_ENCRYPTION_FAILED`. (Honest clients start over
-// with a new key after 40002; an attacker replaying a captured encKey gets
-// one guess, not a padding oracle.)
+// `paramcrypt_session_decrypt` does (same sizes; secret output). A failure
+// counts against the common key, the peer and the server (see
+// `paramcrypt_failure_policy`): the key is refused for a while, and past
+// the limits the peer or the server is in lockdown. While refused or in
+// lockdown, every call fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED`
+// without decrypting. (Honest clients start over with a new key after
+// 40002; an attacker replaying captured requests gets a few guesses, not a
+// padding oracle.)
 //
 // Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002),
 // `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed; checked
-// before decrypting, refuses nothing), `PARAMCRYPT_ERR_BUSY` (firmware
-// builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+// before decrypting, counts nothing), `PARAMCRYPT_ERR_BUSY` (firmware
+// builds: before decrypting, so nothing is answered unrecorded),
+// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
 paramcrypt_status paramcrypt_server_session_decrypt(paramcrypt_server_session *session,
                                                     const uint8_t *text,
                                                     size_t text_len,
@@ -542,11 +734,34 @@ paramcrypt_status paramcrypt_server_session_decrypt(paramcrypt_server_session *s
                                                     size_t out_cap,
                                                     size_t *out_len);
 
+// Like `paramcrypt_server_session_decrypt` for a parameter that must be
+// UTF-8 text (the protocol's string parameters): a value that is not UTF-8
+// fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` and counts as a failure,
+// and nothing of it stays in `out`. Use it for text, so that a bad value
+// is answered as any failure and counted (answering it differently would
+// be an oracle).
+paramcrypt_status paramcrypt_server_session_decrypt_text(paramcrypt_server_session *session,
+                                                         const uint8_t *text,
+                                                         size_t text_len,
+                                                         uint8_t *out,
+                                                         size_t out_cap,
+                                                         size_t *out_len);
+
+// Reports that a value decrypted in this session was unacceptable to the
+// application (malformed, a setting it rejects): it counts as a failure of
+// the common key and the peer, like a bad padding. Answer that request
+// with 40002 too: an application that answers a bad decrypted value
+// differently from a good one re-creates the padding oracle unless the
+// failure counts. Errors: `PARAMCRYPT_ERR_BUSY` (firmware builds: not
+// recorded, call again), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+paramcrypt_status paramcrypt_server_session_report_failure(paramcrypt_server_session *session);
+
 // Encrypts a reply value under the client's common key, as
 // `paramcrypt_session_encrypt` does (exactly
 // `paramcrypt_encrypted_len(mode, plaintext_len)` bytes; per-message IVs
-// from the OS RNG). Fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` once the
-// key is refused; otherwise as `paramcrypt_session_encrypt`. Thread-safe.
+// from the OS RNG). Fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` while the
+// key is refused or the peer or server in lockdown; otherwise as
+// `paramcrypt_session_encrypt`. Thread-safe.
 paramcrypt_status paramcrypt_server_session_encrypt(paramcrypt_server_session *session,
                                                     const uint8_t *plaintext,
                                                     size_t plaintext_len,

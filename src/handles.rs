@@ -21,14 +21,16 @@ pub struct paramcrypt_public_key(pub(crate) paramcrypt_core::PublicKey);
 pub struct paramcrypt_session(pub(crate) paramcrypt_core::Session);
 
 /// A server: the key pair, its configuration, the encKey session cache and
-/// the refused common keys. Opaque; create with `paramcrypt_server_new`,
-/// release with `paramcrypt_server_free`. Thread-safe: it locks internally.
+/// the failure policy's records (refused common keys, peers, lockdowns).
+/// Opaque; create with `paramcrypt_server_new`, release with
+/// `paramcrypt_server_free`. Thread-safe: it locks internally.
 pub struct paramcrypt_server(pub(crate) paramcrypt_core::Server);
 
 /// A client's common key as a server holds it. Opaque; create with
 /// `paramcrypt_server_open`, release with `paramcrypt_server_session_free`,
 /// which wipes the key. After a decryption fails, every call on any session
-/// with the same key fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED`.
+/// with the same key fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` while the
+/// key is refused.
 pub struct paramcrypt_server_session(pub(crate) paramcrypt_core::ServerSession);
 
 // "PC" and two letters each.

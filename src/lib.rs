@@ -72,8 +72,9 @@ pub use handles::{
 };
 pub use rng::paramcrypt_rng_callback;
 pub use server::{
-    PARAMCRYPT_FIRMWARE_CACHE_CAPACITY, PARAMCRYPT_FIRMWARE_REFUSAL_CAPACITY,
-    PARAMCRYPT_SERVER_CACHE_CAPACITY, PARAMCRYPT_SERVER_REFUSAL_CAPACITY,
+    paramcrypt_clock_callback, paramcrypt_event_callback, paramcrypt_failure_policy,
+    paramcrypt_server_config, paramcrypt_server_event, paramcrypt_server_event_kind,
+    paramcrypt_server_setting, paramcrypt_server_stats,
 };
 pub use status::{
     paramcrypt_accepted_modes, paramcrypt_key_sizes, paramcrypt_mode, paramcrypt_padding,

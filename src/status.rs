@@ -47,6 +47,10 @@ pub enum paramcrypt_status {
     /// The public key is too small for the chosen padding and mode
     /// (key:iv text under OAEP-SHA-256 needs more than 1024 bits).
     PARAMCRYPT_ERR_KEY_TOO_SMALL = 103,
+    /// A saved server state could not be loaded (corrupted, of a server with
+    /// another key pair, or of another format version); nothing of it was
+    /// loaded.
+    PARAMCRYPT_ERR_INVALID_STATE = 104,
     /// An internal error (a panic was caught at the boundary). Please report it.
     PARAMCRYPT_ERR_PANIC = 900,
     /// JSON-RPC 40002 "Encryption Failed": unwrapping or decrypting failed
@@ -80,7 +84,7 @@ const fn nul_terminated<const N: usize>(text: &str) -> [u8; N] {
 
 impl paramcrypt_status {
     /// Every status, for converting numbers that come from C.
-    const ALL: [paramcrypt_status; 12] = [
+    const ALL: [paramcrypt_status; 13] = [
         Self::PARAMCRYPT_OK,
         Self::PARAMCRYPT_ERR_NULL_ARGUMENT,
         Self::PARAMCRYPT_ERR_INVALID_ARGUMENT,
@@ -91,6 +95,7 @@ impl paramcrypt_status {
         Self::PARAMCRYPT_ERR_INVALID_KEY,
         Self::PARAMCRYPT_ERR_RNG,
         Self::PARAMCRYPT_ERR_KEY_TOO_SMALL,
+        Self::PARAMCRYPT_ERR_INVALID_STATE,
         Self::PARAMCRYPT_ERR_PANIC,
         Self::PARAMCRYPT_ERR_ENCRYPTION_FAILED,
     ];
@@ -121,6 +126,7 @@ impl paramcrypt_status {
             Self::PARAMCRYPT_ERR_INVALID_KEY => c_str_of!(Error::InvalidKey.message()),
             Self::PARAMCRYPT_ERR_RNG => c_str_of!(Error::Rng.message()),
             Self::PARAMCRYPT_ERR_KEY_TOO_SMALL => c_str_of!(Error::KeyTooSmall.message()),
+            Self::PARAMCRYPT_ERR_INVALID_STATE => c_str_of!(Error::InvalidState.message()),
             Self::PARAMCRYPT_ERR_PANIC => c"internal error (panic)",
             Self::PARAMCRYPT_ERR_ENCRYPTION_FAILED => {
                 c_str_of!(ENCRYPTION_FAILED_MESSAGE)
@@ -142,6 +148,7 @@ impl From<Error> for paramcrypt_status {
                 paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT
             }
             Error::Busy => paramcrypt_status::PARAMCRYPT_ERR_BUSY,
+            Error::InvalidState => paramcrypt_status::PARAMCRYPT_ERR_INVALID_STATE,
             // `Error` is non-exhaustive; a new variant needs its own status.
             _ => paramcrypt_status::PARAMCRYPT_ERR_PANIC,
         }
@@ -173,7 +180,7 @@ pub enum paramcrypt_mode {
     PARAMCRYPT_MODE_PER_MESSAGE_IV = 1,
 }
 
-/// The encKey modes a server accepts (`paramcrypt_server_new`).
+/// The encKey modes a server accepts (`paramcrypt_server_config.modes`).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum paramcrypt_accepted_modes {
@@ -274,7 +281,7 @@ mod tests {
         for status in paramcrypt_status::ALL {
             assert_eq!(paramcrypt_status::from_u32(status as u32), Some(status));
         }
-        for unknown in [6, 99, 104, 899, 901, 40001, 40003, u32::MAX] {
+        for unknown in [6, 99, 105, 899, 901, 40001, 40003, u32::MAX] {
             assert_eq!(paramcrypt_status::from_u32(unknown), None);
         }
     }
@@ -292,6 +299,7 @@ mod tests {
             Error::KeyTooSmall,
             Error::EncryptionFailed,
             Error::Busy,
+            Error::InvalidState,
         ] {
             let status = paramcrypt_status::from(error);
             assert_eq!(status.message().to_str(), Ok(error.message()));

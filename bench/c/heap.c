@@ -185,8 +185,12 @@ int main(int argc, char **argv) {
     CHECK(paramcrypt_keypair_from_pem((const uint8_t *)pem, pem_len, &key) == PARAMCRYPT_OK);
     CHECK(paramcrypt_keypair_public_key(key, &pub) == PARAMCRYPT_OK);
     CHECK(paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, &client) == PARAMCRYPT_OK);
-    CHECK(paramcrypt_server_new(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV, 16, 16, &server) ==
-          PARAMCRYPT_OK);
+    paramcrypt_server_config config;
+    CHECK(paramcrypt_server_config_init(PARAMCRYPT_SETTING_SERVER, &config) == PARAMCRYPT_OK);
+    config.cache_capacity = 16;
+    config.refusal_capacity = 16;
+    config.peer_capacity = 16;
+    CHECK(paramcrypt_server_new(key, &config, &server) == PARAMCRYPT_OK);
     uint8_t enc_key[2][1024];
     size_t enc_key_len[2];
     CHECK(paramcrypt_session_wrap(client, pub, PARAMCRYPT_PADDING_PKCS1V15, enc_key[0], 1024, &enc_key_len[0]) ==
@@ -220,7 +224,8 @@ int main(int argc, char **argv) {
         size_t start_live = live, start_allocs = allocations;
         peak = live;
         paramcrypt_server_session *s = NULL;
-        CHECK(paramcrypt_server_open(server, enc_key[0], enc_key_len[0], &s) == PARAMCRYPT_OK);
+        CHECK(paramcrypt_server_open(server, (const uint8_t *)"127.0.0.1", 9, enc_key[0], enc_key_len[0], &s) ==
+              PARAMCRYPT_OK);
         paramcrypt_server_session_free(s);
         report(i ? "server open, cache hit" : "server open, first request (unwrap, cached)", start_live, start_allocs);
     }

@@ -38,6 +38,7 @@ static int open_request(const char *path) {
     unsigned char pem[4096], secret[1024];
     size_t pem_len, secret_len = 0;
     paramcrypt_keypair *key = NULL;
+    paramcrypt_server_config config;
     paramcrypt_server *server = NULL;
     paramcrypt_server_session *session = NULL;
     paramcrypt_status status;
@@ -47,12 +48,13 @@ static int open_request(const char *path) {
     fclose(f);
     status = paramcrypt_keypair_from_pem(pem, pem_len, &key);
     memset(pem, 0, sizeof pem);
-    if (status == PARAMCRYPT_OK)
-        status = paramcrypt_server_new(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV,
-                                       PARAMCRYPT_SERVER_CACHE_CAPACITY, PARAMCRYPT_SERVER_REFUSAL_CAPACITY, &server);
+    if (status == PARAMCRYPT_OK) status = paramcrypt_server_config_init(PARAMCRYPT_SETTING_SERVER, &config);
+    if (status == PARAMCRYPT_OK) status = paramcrypt_server_new(key, &config, &server);
     paramcrypt_keypair_free(key);
     if (status != PARAMCRYPT_OK || scanf("%1023s %1023s", enc_key, value) != 2) return 1;
-    status = paramcrypt_server_open(server, (const uint8_t *)enc_key, strlen(enc_key), &session);
+    /* The peer: who sent the request (here, one local client). */
+    status = paramcrypt_server_open(server, (const uint8_t *)"stdin", 5, (const uint8_t *)enc_key, strlen(enc_key),
+                                    &session);
     if (status == PARAMCRYPT_OK)
         status = paramcrypt_server_session_decrypt(session, (const uint8_t *)value, strlen(value), secret,
                                                    sizeof secret, &secret_len);

@@ -9,10 +9,11 @@ snippet=$(awk '/^```c$/ { inside = 1; next } inside && /^```$/ { exit } inside {
   grep '^#include' <<< "$snippet"
   echo '#include <stddef.h>'
   echo '#include <stdint.h>'
-  echo 'void readme_example(const uint8_t *pem, size_t pem_len, const uint8_t *enc_key, size_t enc_key_len,'
-  echo '                    const uint8_t *value, size_t value_len);'
-  echo 'void readme_example(const uint8_t *pem, size_t pem_len, const uint8_t *enc_key, size_t enc_key_len,'
-  echo '                    const uint8_t *value, size_t value_len) {'
+  echo '#include <string.h>'
+  echo 'void readme_example(const uint8_t *pem, size_t pem_len, const char *peer_ip, const uint8_t *enc_key,'
+  echo '                    size_t enc_key_len, const uint8_t *value, size_t value_len);'
+  echo 'void readme_example(const uint8_t *pem, size_t pem_len, const char *peer_ip, const uint8_t *enc_key,'
+  echo '                    size_t enc_key_len, const uint8_t *value, size_t value_len) {'
   grep -v '^#include' <<< "$snippet"
   echo '}'
 } > "$out"

@@ -340,9 +340,9 @@ static void test_broken_rng_is_an_error(const paramcrypt_keypair *key) {
     CHECK(session == NULL);
     CHECK_STATUS(paramcrypt_keypair_generate_with_rng(2048, silent_rng, NULL, &generated), PARAMCRYPT_ERR_RNG);
     CHECK(generated == NULL);
-    CHECK_STATUS(paramcrypt_server_new_with_rng(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV, 4, 4,
-                                                zero_rng, NULL, &server),
-                 PARAMCRYPT_ERR_RNG);
+    paramcrypt_server_config config;
+    CHECK_STATUS(paramcrypt_server_config_init(PARAMCRYPT_SETTING_FIRMWARE, &config), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_new_with_rng(key, &config, zero_rng, NULL, &server), PARAMCRYPT_ERR_RNG);
     CHECK(server == NULL);
 }
 
@@ -707,28 +707,46 @@ static void test_server(const paramcrypt_keypair *key) {
     size_t value_len = 0, reply_len = 0, plain_len = 0;
     uint8_t next = 0;
 
+    paramcrypt_server_config config, bad;
+    const uint8_t *peer = (const uint8_t *)"192.0.2.10";
+    const size_t peer_len = strlen("192.0.2.10");
+
     /* Configuration is checked. */
-    CHECK_STATUS(paramcrypt_server_new(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV, 8, 0, &server),
-                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(paramcrypt_server_new(key, 7, PARAMCRYPT_ACCEPT_KEY_IV, 8, 8, &server),
-                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(paramcrypt_server_new(key, PARAMCRYPT_PADDING_PKCS1V15, 3, 8, 8, &server),
-                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(paramcrypt_server_new(NULL, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV, 8, 8, &server),
-                 PARAMCRYPT_ERR_NULL_ARGUMENT);
-    CHECK_STATUS(paramcrypt_server_new_with_rng(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV, 8, 8,
-                                                failing_rng, NULL, &server),
-                 PARAMCRYPT_ERR_RNG);
+    CHECK_STATUS(paramcrypt_server_config_init(2, &config), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_config_init(PARAMCRYPT_SETTING_SERVER, NULL), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_config_init(PARAMCRYPT_SETTING_SERVER, &config), PARAMCRYPT_OK);
+    CHECK(config.padding == PARAMCRYPT_PADDING_PKCS1V15 && config.modes == PARAMCRYPT_ACCEPT_KEY_IV);
+    CHECK(config.cache_capacity == 1024 && config.refusal_capacity == 16384 && config.peer_capacity == 1024);
+    CHECK(config.policy.key_failure_budget == 8 && config.policy.peer_failure_limit == 10);
+    CHECK(config.clock == NULL && config.on_event == NULL && config.state == NULL && config.state_len == 0);
+    bad = config;
+    bad.refusal_capacity = 0;
+    CHECK_STATUS(paramcrypt_server_new(key, &bad, &server), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    bad = config;
+    bad.peer_capacity = 0;
+    CHECK_STATUS(paramcrypt_server_new(key, &bad, &server), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    bad = config;
+    bad.padding = 7;
+    CHECK_STATUS(paramcrypt_server_new(key, &bad, &server), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    bad = config;
+    bad.modes = 3;
+    CHECK_STATUS(paramcrypt_server_new(key, &bad, &server), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    bad = config;
+    bad.policy.key_failure_budget = 0;
+    CHECK_STATUS(paramcrypt_server_new(key, &bad, &server), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    bad = config;
+    bad.state_len = 5; /* NULL state with a length */
+    CHECK_STATUS(paramcrypt_server_new(key, &bad, &server), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_new(NULL, &config, &server), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_new(key, NULL, &server), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_new_with_rng(key, &config, failing_rng, NULL, &server), PARAMCRYPT_ERR_RNG);
     CHECK(server == NULL);
-    CHECK_STATUS(paramcrypt_server_new_with_rng(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV,
-                                                PARAMCRYPT_FIRMWARE_CACHE_CAPACITY,
-                                                PARAMCRYPT_FIRMWARE_REFUSAL_CAPACITY, counter_rng, &next, &server),
-                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_config_init(PARAMCRYPT_SETTING_FIRMWARE, &bad), PARAMCRYPT_OK);
+    CHECK(bad.cache_capacity == 4 && bad.refusal_capacity == 64 && bad.policy.unwrap_limit == 30);
+    CHECK_STATUS(paramcrypt_server_new_with_rng(key, &bad, counter_rng, &next, &server), PARAMCRYPT_OK);
     paramcrypt_server_free(server);
     server = NULL;
-    CHECK_STATUS(paramcrypt_server_new(key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_KEY_IV,
-                                       PARAMCRYPT_SERVER_CACHE_CAPACITY, PARAMCRYPT_SERVER_REFUSAL_CAPACITY, &server),
-                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_new(key, &config, &server), PARAMCRYPT_OK);
     CHECK_STATUS(paramcrypt_server_public_key(server, &public_key), PARAMCRYPT_OK);
     CHECK(paramcrypt_public_key_bits(public_key) == 2048);
     paramcrypt_public_key_free(public_key);
@@ -739,9 +757,10 @@ static void test_server(const paramcrypt_keypair *key) {
                                             &value_len),
                  PARAMCRYPT_OK);
     value[value_len] = 0;
-    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)enc_key, strlen(enc_key), &first), PARAMCRYPT_OK);
-    CHECK_STATUS(paramcrypt_server_open_with_rng(server, (const uint8_t *)enc_key, strlen(enc_key), os_like_rng, NULL,
-                                                 &second),
+    CHECK_STATUS(paramcrypt_server_open(server, peer, peer_len, (const uint8_t *)enc_key, strlen(enc_key), &first),
+                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_open_with_rng(server, NULL, 0, (const uint8_t *)enc_key, strlen(enc_key),
+                                                 os_like_rng, NULL, &second),
                  PARAMCRYPT_OK);
     CHECK(paramcrypt_server_session_key_id(first) == paramcrypt_server_session_key_id(second));
     CHECK(paramcrypt_server_session_key_id(NULL) == 0);
@@ -762,12 +781,12 @@ static void test_server(const paramcrypt_keypair *key) {
                                                             (uint8_t *)reply, sizeof reply, &reply_len),
                  PARAMCRYPT_OK);
 
-    /* A too small buffer is reported before decrypting and refuses nothing. */
+    /* A too small buffer is reported before decrypting and counts nothing. */
     CHECK_STATUS(paramcrypt_server_session_decrypt(first, (const uint8_t *)value, value_len, plain, 4, &plain_len),
                  PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
     CHECK(plain_len == 15);
 
-    /* One failure refuses the common key everywhere. */
+    /* One failure refuses the common key everywhere (for its window). */
     CHECK_STATUS(paramcrypt_server_session_decrypt(first, (const uint8_t *)forged, strlen(forged), plain,
                                                    sizeof plain, &plain_len),
                  PARAMCRYPT_ERR_ENCRYPTION_FAILED);
@@ -778,22 +797,28 @@ static void test_server(const paramcrypt_keypair *key) {
                                                    sizeof reply, &reply_len),
                  PARAMCRYPT_ERR_ENCRYPTION_FAILED);
     refused = (paramcrypt_server_session *)&next; /* must stay untouched on failure */
-    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)enc_key, strlen(enc_key), &refused),
+    CHECK_STATUS(paramcrypt_server_open(server, peer, peer_len, (const uint8_t *)enc_key, strlen(enc_key), &refused),
                  PARAMCRYPT_ERR_ENCRYPTION_FAILED);
     CHECK(refused == (paramcrypt_server_session *)&next);
 
     /* Another client is served. */
     paramcrypt_session_free(client);
     client = new_client(key, other_key, sizeof other_key);
-    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)other_key, strlen(other_key), &other), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_open(server, peer, peer_len, (const uint8_t *)other_key, strlen(other_key), &other),
+                 PARAMCRYPT_OK);
     CHECK(paramcrypt_server_session_key_id(other) != paramcrypt_server_session_key_id(first));
 
     /* NULL arguments. */
-    CHECK_STATUS(paramcrypt_server_open(NULL, (const uint8_t *)other_key, strlen(other_key), &refused),
+    CHECK_STATUS(paramcrypt_server_open(NULL, peer, peer_len, (const uint8_t *)other_key, strlen(other_key), &refused),
                  PARAMCRYPT_ERR_NULL_ARGUMENT);
-    CHECK_STATUS(paramcrypt_server_open(server, NULL, 5, &refused), PARAMCRYPT_ERR_NULL_ARGUMENT);
-    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)other_key, strlen(other_key), NULL),
+    CHECK_STATUS(paramcrypt_server_open(server, peer, peer_len, NULL, 5, &refused), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_open(server, NULL, 3, (const uint8_t *)other_key, strlen(other_key), &refused),
                  PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_open(server, peer, peer_len, (const uint8_t *)other_key, strlen(other_key), NULL),
+                 PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_get_stats(server, NULL), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_get_stats(NULL, &(paramcrypt_server_stats){0}), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_server_session_report_failure(NULL), PARAMCRYPT_ERR_NULL_ARGUMENT);
     CHECK_STATUS(paramcrypt_server_session_decrypt(other, (const uint8_t *)value, value_len, plain, sizeof plain, NULL),
                  PARAMCRYPT_ERR_NULL_ARGUMENT);
     CHECK_STATUS(paramcrypt_server_session_mode(NULL, &mode), PARAMCRYPT_ERR_NULL_ARGUMENT);
@@ -810,6 +835,147 @@ static void test_server(const paramcrypt_keypair *key) {
     paramcrypt_server_session_free(NULL);
     paramcrypt_server_free(NULL);
     paramcrypt_session_free(client);
+}
+
+/* The failure policy on a clock the test moves: events, lockdown, stats,
+ * reported failures, text decryption and the state across a restart. */
+static uint64_t fake_now_ms;
+static uint64_t fake_clock(void *user) {
+    (void)user;
+    return fake_now_ms;
+}
+
+struct event_log {
+    int count;
+    uint32_t kinds[8];
+    uint32_t seconds[8];
+    char peers[8][32];
+};
+
+static void log_event(void *user, const paramcrypt_server_event *event) {
+    struct event_log *log = user;
+    if (log->count < 8) {
+        size_t n = event->peer_len < 31 ? event->peer_len : 31;
+        log->kinds[log->count] = event->kind;
+        log->seconds[log->count] = event->seconds;
+        memcpy(log->peers[log->count], event->peer, n);
+        log->peers[log->count][n] = 0;
+        log->count++;
+    }
+}
+
+/* One request from `peer`: open `enc_key`, decrypt `value`. */
+static paramcrypt_status request(paramcrypt_server *server, const char *peer, const char *enc_key, const char *value) {
+    paramcrypt_server_session *session = NULL;
+    uint8_t plain[256];
+    size_t plain_len = 0;
+    paramcrypt_status status = paramcrypt_server_open(server, (const uint8_t *)peer, strlen(peer),
+                                                      (const uint8_t *)enc_key, strlen(enc_key), &session);
+    if (status == PARAMCRYPT_OK)
+        status = paramcrypt_server_session_decrypt(session, (const uint8_t *)value, strlen(value), plain, sizeof plain,
+                                                   &plain_len);
+    paramcrypt_server_session_free(session);
+    return status;
+}
+
+static void test_failure_policy(const paramcrypt_keypair *key) {
+    const char *forged = "AAAAAAAAAAAAAAAAAAAAAAA=";
+    const char *attacker = "192.0.2.66", *victim = "192.0.2.10";
+    paramcrypt_server_config config;
+    paramcrypt_server *server = NULL, *restarted = NULL;
+    paramcrypt_server_session *session = NULL;
+    paramcrypt_server_stats stats;
+    paramcrypt_session *client;
+    struct event_log log = {0};
+    char enc_key[1024], value[256];
+    uint8_t plain[64];
+    uint8_t *state;
+    size_t value_len = 0, plain_len = 0, state_len = 0, needed = 0;
+    int i;
+
+    fake_now_ms = 1000000;
+    CHECK_STATUS(paramcrypt_server_config_init(PARAMCRYPT_SETTING_SERVER, &config), PARAMCRYPT_OK);
+    config.clock = fake_clock;
+    config.on_event = log_event;
+    config.event_user = &log;
+    CHECK_STATUS(paramcrypt_server_new(key, &config, &server), PARAMCRYPT_OK);
+
+    /* Ten failures from one address: that peer is locked down for an hour. */
+    for (i = 0; i < 10; i++) {
+        client = new_client(key, enc_key, sizeof enc_key);
+        CHECK_STATUS(request(server, attacker, enc_key, forged), PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+        paramcrypt_session_free(client);
+    }
+    CHECK(log.count == 1 && log.kinds[0] == PARAMCRYPT_EVENT_PEER_LOCKDOWN_STARTED && log.seconds[0] == 3600);
+    CHECK(strcmp(log.peers[0], attacker) == 0);
+    client = new_client(key, enc_key, sizeof enc_key);
+    CHECK_STATUS(paramcrypt_session_encrypt(client, (const uint8_t *)"ok", 2, (uint8_t *)value, sizeof value - 1,
+                                            &value_len),
+                 PARAMCRYPT_OK);
+    value[value_len] = 0;
+    CHECK_STATUS(request(server, attacker, enc_key, value), PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK_STATUS(paramcrypt_server_get_stats(server, &stats), PARAMCRYPT_OK);
+    CHECK(stats.failures == 10 && stats.peer_lockdowns == 1 && stats.lockdown_answers == 1);
+    CHECK(stats.unwraps == 10 && stats.remembered_keys == 10 && stats.remembered_peers == 1);
+    CHECK_STATUS(request(server, victim, enc_key, value), PARAMCRYPT_OK);
+
+    /* The state across a restart: the lockdown holds, a bad blob loads nothing. */
+    CHECK_STATUS(paramcrypt_server_export_state(server, NULL, 0, &needed), PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    state = malloc(needed);
+    CHECK(state != NULL);
+    CHECK_STATUS(paramcrypt_server_export_state(server, state, needed, &state_len), PARAMCRYPT_OK);
+    CHECK(state_len == needed);
+    config.on_event = NULL;
+    config.state = state;
+    config.state_len = state_len;
+    CHECK_STATUS(paramcrypt_server_new(key, &config, &restarted), PARAMCRYPT_OK);
+    CHECK_STATUS(request(restarted, attacker, enc_key, value), PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK_STATUS(request(restarted, victim, enc_key, value), PARAMCRYPT_OK);
+    paramcrypt_server_free(restarted);
+    restarted = NULL;
+    state[state_len / 2] ^= 1;
+    CHECK_STATUS(paramcrypt_server_new(key, &config, &restarted), PARAMCRYPT_ERR_INVALID_STATE);
+    CHECK(restarted == NULL);
+    CHECK(strcmp(paramcrypt_status_message(PARAMCRYPT_ERR_INVALID_STATE),
+                 "saved server state is corrupted, of another key pair or of another version") == 0);
+    free(state);
+
+    /* An hour later the lockdown is over (reported at the next request). */
+    fake_now_ms += 3600 * 1000;
+    CHECK_STATUS(request(server, attacker, enc_key, value), PARAMCRYPT_OK);
+    CHECK(log.count == 2 && log.kinds[1] == PARAMCRYPT_EVENT_PEER_LOCKDOWN_ENDED && log.seconds[1] == 0);
+
+    /* Text that is not UTF-8, and a value the application rejects, count. */
+    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)victim, strlen(victim), (const uint8_t *)enc_key,
+                                        strlen(enc_key), &session),
+                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_session_decrypt_text(session, (const uint8_t *)value, value_len, plain, sizeof plain,
+                                                        &plain_len),
+                 PARAMCRYPT_OK);
+    CHECK(plain_len == 2 && memcmp(plain, "ok", 2) == 0);
+    CHECK_STATUS(paramcrypt_server_session_report_failure(session), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_session_decrypt(session, (const uint8_t *)value, value_len, plain, sizeof plain,
+                                                   &plain_len),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    paramcrypt_server_session_free(session);
+    paramcrypt_session_free(client);
+    client = new_client(key, enc_key, sizeof enc_key);
+    CHECK_STATUS(paramcrypt_session_encrypt(client, (const uint8_t *)"\xff\xfe", 2, (uint8_t *)value,
+                                            sizeof value - 1, &value_len),
+                 PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_open(server, (const uint8_t *)victim, strlen(victim), (const uint8_t *)enc_key,
+                                        strlen(enc_key), &session),
+                 PARAMCRYPT_OK);
+    memset(plain, 0x55, sizeof plain);
+    CHECK_STATUS(paramcrypt_server_session_decrypt_text(session, (const uint8_t *)value, value_len, plain, sizeof plain,
+                                                        &plain_len),
+                 PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK(plain[0] == 0 && plain[1] == 0);
+    CHECK_STATUS(paramcrypt_server_get_stats(server, &stats), PARAMCRYPT_OK);
+    CHECK(stats.failures == 12 && stats.refused >= 1 && stats.server_lockdown_seconds == 0);
+    paramcrypt_server_session_free(session);
+    paramcrypt_session_free(client);
+    paramcrypt_server_free(server);
 }
 
 int main(int argc, char **argv) {
@@ -834,6 +1000,7 @@ int main(int argc, char **argv) {
     test_bad_input(key);
     test_null_arguments(key);
     test_server(key);
+    test_failure_policy(key);
     test_misuse(key);
 
     paramcrypt_keypair_free(key);

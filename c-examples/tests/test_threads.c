@@ -47,8 +47,8 @@ static void *work(void *arg) {
              * hit), decrypt; every other key is then refused. */
             paramcrypt_server_session *opened = NULL, *again = NULL;
             int refuse = (i / 2) % 2;
-            ok = paramcrypt_server_open(shared_server, enc_key, enc_key_len, &opened) == PARAMCRYPT_OK &&
-                 paramcrypt_server_open(shared_server, enc_key, enc_key_len, &again) == PARAMCRYPT_OK &&
+            ok = paramcrypt_server_open(shared_server, NULL, 0, enc_key, enc_key_len, &opened) == PARAMCRYPT_OK &&
+                 paramcrypt_server_open(shared_server, NULL, 0, enc_key, enc_key_len, &again) == PARAMCRYPT_OK &&
                  paramcrypt_server_session_decrypt(again, value, value_len, plain, sizeof plain, &plain_len) ==
                      PARAMCRYPT_OK &&
                  plain_len == (size_t)n && memcmp(plain, secret, plain_len) == 0;
@@ -56,7 +56,7 @@ static void *work(void *arg) {
                 paramcrypt_server_session *refused = NULL;
                 ok = paramcrypt_server_session_decrypt(opened, value, 5, plain, sizeof plain, &plain_len) ==
                          PARAMCRYPT_ERR_ENCRYPTION_FAILED &&
-                     paramcrypt_server_open(shared_server, enc_key, enc_key_len, &refused) ==
+                     paramcrypt_server_open(shared_server, NULL, 0, enc_key, enc_key_len, &refused) ==
                          PARAMCRYPT_ERR_ENCRYPTION_FAILED &&
                      refused == NULL;
             }
@@ -88,9 +88,17 @@ int main(int argc, char **argv) {
     CHECK_STATUS(paramcrypt_keypair_from_pem_with_sizes(pem, len, PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024, &shared_key),
                  PARAMCRYPT_OK);
     CHECK_STATUS(paramcrypt_keypair_public_key(shared_key, &shared_public), PARAMCRYPT_OK);
-    CHECK_STATUS(paramcrypt_server_new(shared_key, PARAMCRYPT_PADDING_PKCS1V15, PARAMCRYPT_ACCEPT_BOTH, 16, 64,
-                                       &shared_server),
-                 PARAMCRYPT_OK);
+    /* Both modes, small tables; every refusal is for good and no peer or
+     * server limit applies, so that each thread's outcome is fixed. */
+    paramcrypt_server_config config;
+    CHECK_STATUS(paramcrypt_server_config_init(PARAMCRYPT_SETTING_SERVER, &config), PARAMCRYPT_OK);
+    config.modes = PARAMCRYPT_ACCEPT_BOTH;
+    config.cache_capacity = 16;
+    config.refusal_capacity = 64;
+    config.policy.key_failure_budget = 1;
+    config.policy.peer_failure_limit = 0;
+    config.policy.server_failure_limit = 0;
+    CHECK_STATUS(paramcrypt_server_new(shared_key, &config, &shared_server), PARAMCRYPT_OK);
     free(pem);
 
     for (i = 0; i < threads; i++) {

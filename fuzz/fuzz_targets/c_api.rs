@@ -13,7 +13,7 @@ use std::ptr;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use paramcrypt as _; // links the C ABI
+use paramcrypt::paramcrypt_server_config; // and links the C ABI
 
 #[repr(C)]
 struct Opaque {
@@ -95,16 +95,16 @@ unsafe extern "C" {
         out_len: *mut usize,
     ) -> i32;
     fn paramcrypt_session_free(session: *mut Opaque);
+    fn paramcrypt_server_config_init(setting: u32, config: *mut paramcrypt_server_config) -> i32;
     fn paramcrypt_server_new(
         keypair: *const Opaque,
-        padding: u32,
-        modes: u32,
-        cache_capacity: usize,
-        refusal_capacity: usize,
+        config: *const paramcrypt_server_config,
         out: *mut *mut Opaque,
     ) -> i32;
     fn paramcrypt_server_open(
         server: *mut Opaque,
+        peer: *const u8,
+        peer_len: usize,
         enc_key: *const u8,
         len: usize,
         out: *mut *mut Opaque,
@@ -146,8 +146,18 @@ fn fixture() -> &'static Fixture {
         let mut public_key = ptr::null_mut();
         assert_eq!(paramcrypt_keypair_public_key(keypair, &mut public_key), OK);
         let mut server = ptr::null_mut();
-        // PKCS#1 v1.5, both modes, 8 sessions, 8 refusals.
-        assert_eq!(paramcrypt_server_new(keypair, 0, 2, 8, 8, &mut server), OK);
+        // PKCS#1 v1.5, both modes, 8 sessions, 8 failed keys and peers; no
+        // peer or server lockdown, so that failures never stop the decryptions.
+        let mut config = std::mem::MaybeUninit::<paramcrypt_server_config>::uninit();
+        assert_eq!(paramcrypt_server_config_init(0, config.as_mut_ptr()), OK);
+        let mut config = config.assume_init();
+        config.modes = 2;
+        config.cache_capacity = 8;
+        config.refusal_capacity = 8;
+        config.peer_capacity = 8;
+        config.policy.peer_failure_limit = 0;
+        config.policy.server_failure_limit = 0;
+        assert_eq!(paramcrypt_server_new(keypair, &config, &mut server), OK);
         let mut sessions = [ptr::null_mut(); 2];
         for (mode, session) in sessions.iter_mut().enumerate() {
             assert_eq!(paramcrypt_session_new(mode as u32, session), OK);
@@ -231,10 +241,13 @@ fuzz_target!(|data: &[u8]| {
             2 => {
                 // encKey, then the parameter after the first '.' (not base64).
                 let split = data.iter().position(|&c| c == b'.').unwrap_or(data.len());
-                let (enc_key, param) = (&data[..split], data.get(split + 1..).unwrap_or(&[]));
+                let (enc_key, value) = (&data[..split], data.get(split + 1..).unwrap_or(&[]));
                 let mut session = ptr::null_mut();
+                // The parameter byte is the peer.
                 let status = paramcrypt_server_open(
                     fixture.server,
+                    param,
+                    1,
                     input(enc_key),
                     enc_key.len(),
                     &mut session,
@@ -247,8 +260,8 @@ fuzz_target!(|data: &[u8]| {
                         |out, cap, len| {
                             paramcrypt_server_session_decrypt(
                                 session,
-                                input(param),
-                                param.len(),
+                                input(value),
+                                value.len(),
                                 out,
                                 cap,
                                 len,

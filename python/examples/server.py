@@ -3,6 +3,7 @@
 the standard library and paramcrypt.
 
     python3 server.py [--port 0] [--key-file server-key.pem] [--psk-file server-psk.txt]
+                      [--host 127.0.0.1]
 
 URL layout of deployed devices: POST /sony/<service>.
   encryption: getPublicKey            -> [{"publicKey": "<base64 DER SPKI>"}]
@@ -16,13 +17,18 @@ deployed devices do: an encKey does not authenticate its sender (anyone can
 make one from the public key). Stored secrets belong to the client that
 stored them: the common key it stored them with (paramcrypt's key_id).
 
-Encrypted parameters go through a paramcrypt.Server: a client reusing its
-encKey costs no RSA work, and after a decryption fails the server refuses
-that common key, so that a replayed encKey is no padding oracle. Any
-encryption failure is [40002, "Encryption Failed"]; malformed requests get
-the matching JSON-RPC error. The RSA key is created once, stored as PEM with
-mode 0600, and reloaded on restart; so is the PSK (a random one is made
-when the file does not exist). Secrets and the PSK are never logged.
+Encrypted parameters go through a paramcrypt.Server, with the client's IP
+address as its peer: a client reusing its encKey costs no RSA work, and a
+decryption failure refuses that common key for a while and counts against
+the client's address (locked down after 10 failures in a day) and the whole
+server, so that replayed encKeys are no padding oracle. Lockdowns are logged
+as possible attacks. Any encryption failure is [40002, "Encryption Failed"];
+malformed requests get the matching JSON-RPC error. The RSA key is created
+once, stored as PEM with mode 0600, and reloaded on restart; so is the PSK
+(a random one is made when the file does not exist), and so is the failure
+state, kept next to the key file (KEY_FILE.state, mode 0600, saved after
+every failure and at shutdown), so that a restart ends no refusal or
+lockdown early. Secrets and the PSK are never logged.
 """
 from __future__ import annotations
 
@@ -30,8 +36,10 @@ import argparse
 import contextlib
 import hmac
 import json
+import logging
 import os
 import secrets
+import signal
 import sys
 import threading
 from collections import OrderedDict
@@ -40,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-from paramcrypt import EncryptionFailed, KeyPair, Padding, Server, ServerSession  # noqa: E402
+from paramcrypt import EncryptionFailed, InvalidState, KeyPair, Padding, Server, ServerSession  # noqa: E402
 
 # Error codes of the device API.
 ILLEGAL_ARGUMENT = (3, "Illegal Argument")
@@ -76,6 +84,30 @@ def load_or_create_key(path: Path) -> tuple[KeyPair, bool]:
     return key, True
 
 
+def write_secret_file_atomically(path: Path, data: bytes) -> None:
+    """Replaces `path` with `data` (mode 0600) through a temporary file in
+    the same directory, so that a crash leaves the old or the new copy."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def load_state(path: Path) -> bytes | None:
+    """The failure state saved by an earlier run, if any."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
 def load_or_create_psk(path: Path) -> bytes:
     """The pre-shared key stored in `path` (one line), or a new random one
     written there with mode 0600."""
@@ -86,17 +118,42 @@ def load_or_create_psk(path: Path) -> bytes:
 
 class Device:
     """The services; thread-safe (one paramcrypt.Server shared by all request
-    threads)."""
+    threads). With `state_file`, the server's failure state is loaded from it
+    and saved to it after every failure and by save_state()."""
 
-    def __init__(self, key: KeyPair, psk: bytes, padding: Padding = Padding.PKCS1V15) -> None:
-        self.server = Server(key, padding)
+    def __init__(self, key: KeyPair, psk: bytes, padding: Padding = Padding.PKCS1V15,
+                 state_file: Path | None = None) -> None:
+        self._state_file = state_file
+        state = load_state(state_file) if state_file is not None else None
+        try:
+            self.server = Server(key, padding, state=state)
+        except InvalidState:
+            # Saved by a server with another key (the key file was replaced)
+            # or damaged: start afresh rather than not at all.
+            print(f"server: {state_file} does not match this key; starting with a fresh failure state",
+                  flush=True)
+            self.server = Server(key, padding)
         self.public_key_b64 = self.server.public_key_base64()
         self._psk = psk
         self._lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._saved_failures = self.server.stats().failures
         # key_id of the storing client's common key -> its secretData1.
         self._secrets: OrderedDict[int, bytes] = OrderedDict()
 
-    def call(self, service: str, method: str, params: list[Any], psk: str | None) -> list[Any]:
+    def save_state(self, only_after_failures: bool = False) -> None:
+        """Writes the failure state next to the key file (when it has one);
+        with `only_after_failures`, only when failures happened since."""
+        if self._state_file is None:
+            return
+        with self._state_lock:
+            failures = self.server.stats().failures
+            if only_after_failures and failures == self._saved_failures:
+                return
+            write_secret_file_atomically(self._state_file, self.server.export_state())
+            self._saved_failures = failures
+
+    def call(self, service: str, method: str, params: list[Any], psk: str | None, peer: str) -> list[Any]:
         handlers = {
             ("encryption", "getPublicKey"): (self.get_public_key, False),
             ("demo", "sendSecretData"): (self.send_secret_data, True),
@@ -109,27 +166,29 @@ class Device:
             raise RpcError(UNAUTHORIZED)
         if not isinstance(params, list) or len(params) > 1 or (params and not isinstance(params[0], dict)):
             raise RpcError(ILLEGAL_ARGUMENT)
-        return handler(params[0] if params else {})
+        return handler(params[0] if params else {}, peer)
 
     def _authorized(self, psk: str | None) -> bool:
         # Constant time: the comparison must not tell how much of a guess is right.
         return psk is not None and hmac.compare_digest(psk.encode("utf-8", "replace"), self._psk)
 
-    def get_public_key(self, params: dict[str, Any]) -> list[Any]:
+    def get_public_key(self, params: dict[str, Any], peer: str) -> list[Any]:
         return [{"publicKey": self.public_key_b64}]
 
-    def _session(self, params: dict[str, Any]) -> ServerSession:
+    def _session(self, params: dict[str, Any], peer: str) -> ServerSession:
         enc_key = params.get("encKey")
         if not isinstance(enc_key, str):
             raise RpcError(ILLEGAL_ARGUMENT)
-        return self.server.open(enc_key)
+        return self.server.open(enc_key, peer=peer)
 
-    def send_secret_data(self, params: dict[str, Any]) -> list[Any]:
+    def send_secret_data(self, params: dict[str, Any], peer: str) -> list[Any]:
         names = [name for name in ("secretData1", "secretData2") if name in params]
         if not names or not all(isinstance(params[n], str) for n in names):
             raise RpcError(ILLEGAL_ARGUMENT)
-        with self._session(params) as session:
-            stored: dict[str, bytes] = {name: session.decrypt(params[name]) for name in names}
+        with self._session(params, peer) as session:
+            # String parameters: a value that is not UTF-8 fails (and counts)
+            # like a bad padding.
+            stored = {name: session.decrypt_text(params[name]).encode() for name in names}
             owner = session.key_id
         with self._lock:
             self._secrets[owner] = stored.get("secretData1", b"")
@@ -138,8 +197,8 @@ class Device:
                 self._secrets.popitem(last=False)
         return []
 
-    def get_secret_data(self, params: dict[str, Any]) -> list[Any]:
-        with self._session(params) as session:
+    def get_secret_data(self, params: dict[str, Any], peer: str) -> list[Any]:
+        with self._session(params, peer) as session:
             with self._lock:
                 secret = self._secrets.get(session.key_id, b"")
             return [{"secretData": session.encrypt(secret)}]
@@ -166,10 +225,12 @@ def make_handler(device: Device) -> type:
                     raise RpcError(ILLEGAL_REQUEST)
                 request_id = request.get("id")
                 psk = self.headers.get(PSK_HEADER)
-                result = device.call(service, request["method"], request.get("params", []), psk)
+                peer = self.client_address[0]
+                result = device.call(service, request["method"], request.get("params", []), psk, peer)
                 self._send(200, {"result": result, "id": request_id})
             except EncryptionFailed:
                 self._send(200, {"error": list(ENCRYPTION_FAILED), "id": request_id})
+                device.save_state(only_after_failures=True)
             except RpcError as err:
                 self._send(200, {"error": list(err.error), "id": request_id})
 
@@ -188,27 +249,39 @@ def make_handler(device: Device) -> type:
     return Handler
 
 
-def serve(port: int, key_file: Path, psk_file: Path) -> None:
+def state_file_for(key_file: Path) -> Path:
+    """Where the failure state lives: next to the key file."""
+    return key_file.with_name(key_file.name + ".state")
+
+
+def serve(port: int, key_file: Path, psk_file: Path, host: str = "127.0.0.1") -> None:
+    # Lockdowns (possible attacks) go to stderr through the "paramcrypt" logger.
+    logging.basicConfig(level=logging.INFO, format="server: %(levelname)s %(message)s", stream=sys.stderr)
     key, created = load_or_create_key(key_file)
     print(f"server: {'generated a new' if created else 'loaded the'} {key.bits}-bit key "
           f"{'into' if created else 'from'} {key_file}", flush=True)
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(Device(key, load_or_create_psk(psk_file))))
-    print(f"server: listening on http://127.0.0.1:{httpd.server_address[1]}", flush=True)
+    device = Device(key, load_or_create_psk(psk_file), state_file=state_file_for(key_file))
+    httpd = ThreadingHTTPServer((host, port), make_handler(device))
+    print(f"server: listening on http://{host}:{httpd.server_address[1]}", flush=True)
+    # SIGTERM ends the server like Ctrl-C, so that the state is saved.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         httpd.serve_forever()
     finally:
         httpd.server_close()
+        device.save_state()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--port", type=int, default=8080, help="TCP port (0: any free port)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--key-file", type=Path, default=Path("server-key.pem"), help="PEM key file")
     parser.add_argument("--psk-file", type=Path, default=Path("server-psk.txt"),
                         help="file holding the pre-shared key for X-Auth-PSK (made if missing)")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        serve(args.port, args.key_file, args.psk_file)
+        serve(args.port, args.key_file, args.psk_file, args.host)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 A device holds a KeyPair and publishes `public_key_base64()`. A client makes
 a `Session.new()`, sends `session.wrap(public_key)` as encKey and each secret
 parameter as `session.encrypt(value)`. The device calls
-`key_pair.unwrap(enc_key).decrypt(value)`. Every failure a peer can cause
+`key_pair.unwrap(enc_key).decrypt(value)`, or better, through a Server
+(`server.open(enc_key, peer=client_ip).decrypt(value)`), which caches
+encKeys and applies the failure policy. Every failure a peer can cause
 raises EncryptionFailed (code 40002): answer `[40002, "Encryption Failed"]`.
 
 The shared library is found through PARAMCRYPT_LIB, else the repository's
@@ -12,19 +14,26 @@ target/release build, else the system library path.
 
 from ._api import (
     AcceptedModes,
+    ClockFunction,
+    FailurePolicy,
     KeyPair,
     Mode,
     Padding,
     PublicKey,
     RngFunction,
     Server,
+    ServerEvent,
+    ServerEventKind,
     ServerSession,
+    ServerStats,
     Session,
     decrypted_max_len,
+    log_server_event,
 )
 from ._errors import (
     EncryptionFailed,
     InvalidKey,
+    InvalidState,
     KeyTooSmall,
     ParamcryptError,
     RngError,
@@ -63,10 +72,13 @@ def rsa_backend() -> str:
 
 __all__ = [
     "AcceptedModes",
+    "ClockFunction",
     "ENCRYPTION_FAILED_CODE",
     "ENCRYPTION_FAILED_MESSAGE",
     "EncryptionFailed",
+    "FailurePolicy",
     "InvalidKey",
+    "InvalidState",
     "KeyPair",
     "KeyTooSmall",
     "LibraryNotFound",
@@ -77,12 +89,16 @@ __all__ = [
     "RngError",
     "RngFunction",
     "Server",
+    "ServerEvent",
+    "ServerEventKind",
     "ServerSession",
+    "ServerStats",
     "Session",
     "Status",
     "UnsupportedKeySize",
     "decrypted_max_len",
     "library_path",
     "library_version",
+    "log_server_event",
     "rsa_backend",
 ]

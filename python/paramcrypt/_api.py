@@ -1,5 +1,5 @@
 """KeyPair, PublicKey, Session, Server and ServerSession: Pythonic handles
-over the C API.
+over the C API, and the server's FailurePolicy, ServerStats and ServerEvent.
 
 Handle lifetimes: every call holds a lease on the handles it passes to C
 (ctypes releases the GIL during the call). close() marks a handle closed;
@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import enum
+import logging
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
@@ -28,6 +30,8 @@ from . import _ffi
 from ._errors import BufferTooSmall, RngError, Status
 
 BytesLike = Union[bytes, bytearray, memoryview]
+ClockFunction = Callable[[], float]
+"""A monotonic clock in seconds, such as time.monotonic; it must not raise."""
 RngFunction = Callable[[int], bytes]
 """A random number generator: called with a length n, returns n random
 bytes. Raising an exception fails the operation with RngError."""
@@ -504,12 +508,19 @@ class KeyPair(_Handle):
 
 
 class ServerSession(_Handle):
-    """A client's common key as a Server holds it, from Server.open(). After
-    a decryption fails, the server refuses the key: that call and every later
-    one on any session with the same key raise EncryptionFailed."""
+    """A client's common key as a Server holds it, from Server.open(). A
+    decryption that fails counts against the key, the peer and the server
+    (see FailurePolicy): while the key is refused, or the peer or server in
+    lockdown, every call raises EncryptionFailed."""
 
     _free = staticmethod(_ffi.server_session_free)
     _kind = "ServerSession"
+
+    def __init__(self, ptr: ctypes.c_void_p, server: Server | None = None) -> None:
+        super().__init__(ptr)
+        # The C session may call the server's clock and event callbacks:
+        # they must live as long as it does.
+        self._callbacks = server._callbacks if server is not None else ()
 
     @property
     def mode(self) -> Mode:
@@ -539,9 +550,30 @@ class ServerSession(_Handle):
         with _input(value, "value") as (buf, n), self._lease() as ptr:
             return _output_into(lambda *o: _ffi.server_session_decrypt(ptr, buf, n, *o), out)
 
+    def decrypt_text(self, value: str | BytesLike) -> str:
+        """Decrypts a secret parameter that must be UTF-8 text (the
+        protocol's string parameters). A value that is not UTF-8 raises
+        EncryptionFailed and counts as a failure, like a bad padding:
+        answering it differently would be an oracle. (The returned str
+        cannot be wiped; use decrypt_into for plaintexts you must wipe.)"""
+        with _input(value, "value") as (buf, n), self._lease() as ptr:
+            size = int(_ffi.decrypted_max_len(n))
+            data = _output(lambda *out: _ffi.server_session_decrypt_text(ptr, buf, n, *out), size, secret=True)
+        return data.decode("utf-8")
+
+    def report_failure(self) -> None:
+        """Reports that a value decrypted in this session was unacceptable
+        to the application (malformed, a setting it rejects): it counts as a
+        failure of this common key and peer, like a bad padding. Answer that
+        request with 40002 too: answering a bad decrypted value differently
+        from a good one re-creates the padding oracle unless it counts."""
+        with self._lease() as ptr:
+            _ffi.server_session_report_failure(ptr)
+
     def encrypt(self, plaintext: str | BytesLike, rng: RngFunction | None = None) -> str:
         """Encrypts a reply value (str as UTF-8, or bytes) under the client's
-        common key. Raises EncryptionFailed once the key is refused."""
+        common key. Raises EncryptionFailed while the key is refused or the
+        peer or server is in lockdown."""
         size_mode = self.mode
         with _input(plaintext, "plaintext") as (buf, n), self._lease() as ptr:
             size = int(_ffi.encrypted_len(size_mode, n))
@@ -557,47 +589,229 @@ class ServerSession(_Handle):
         return f"<ServerSession {self.mode.name}>" if not self._closed else "<ServerSession closed>"
 
 
+class ServerEventKind(enum.IntEnum):
+    """paramcrypt_server_event_kind: what a lockdown event reports."""
+
+    PEER_LOCKDOWN_STARTED = 1
+    """A peer went into lockdown: a possible attack from that peer."""
+    PEER_LOCKDOWN_ENDED = 2
+    """A peer's lockdown is over (reported at its next request)."""
+    SERVER_LOCKDOWN_STARTED = 3
+    """The whole server went into lockdown (failures from many peers)."""
+    SERVER_LOCKDOWN_ENDED = 4
+    """The server-wide lockdown is over (reported at the next request)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerEvent:
+    """A lockdown starting or ending. Carries no key, secret or digest."""
+
+    kind: ServerEventKind
+    peer: bytes
+    """The peer whose request started (or first saw the end of) it."""
+    seconds: int
+    """The lockdown's length (0 for an end)."""
+
+
+_LOG = logging.getLogger("paramcrypt")
+
+
+def log_server_event(event: ServerEvent) -> None:
+    """The default event hook: a warning on the "paramcrypt" logger when a
+    lockdown starts (a possible attack), info when it ends."""
+    peer = event.peer.decode("utf-8", "replace")
+    if event.kind in (ServerEventKind.PEER_LOCKDOWN_STARTED, ServerEventKind.SERVER_LOCKDOWN_STARTED):
+        _LOG.warning("%s (peer %s, %d s): repeated decryption failures, a possible attack",
+                     event.kind.name.lower(), peer, event.seconds)
+    else:
+        _LOG.info("%s (peer %s)", event.kind.name.lower(), peer)
+
+
+@dataclasses.dataclass(frozen=True)
+class FailurePolicy:
+    """The limits a Server applies to decryption failures (see the README).
+    A limit of 0 switches it off. Start from FailurePolicy.server() or
+    .firmware() (the library's defaults) and change fields with
+    dataclasses.replace().
+
+    - Per common key: after its n-th failure the key is refused for
+      key_refusal_seconds * 2**(n-1) seconds, for good after
+      key_failure_budget failures.
+    - Per peer and server-wide: *_failure_limit failures within
+      *_window_seconds start a lockdown (every answer 40002, no RSA work,
+      no decryption), lockdown_seconds long, doubling up to
+      lockdown_max_seconds.
+    - At most unwrap_limit RSA unwraps per unwrap_window_seconds."""
+
+    key_refusal_seconds: int
+    key_failure_budget: int
+    peer_failure_limit: int
+    peer_window_seconds: int
+    server_failure_limit: int
+    server_window_seconds: int
+    lockdown_seconds: int
+    lockdown_max_seconds: int
+    unwrap_limit: int
+    unwrap_window_seconds: int
+
+    @classmethod
+    def server(cls) -> FailurePolicy:
+        """The library's server default."""
+        return cls._of(_default_config(_SETTING_SERVER).policy)
+
+    @classmethod
+    def firmware(cls) -> FailurePolicy:
+        """The library's firmware default (adds an unwrap limit)."""
+        return cls._of(_default_config(_SETTING_FIRMWARE).policy)
+
+    @classmethod
+    def _of(cls, c_policy: _ffi.FailurePolicyStruct) -> FailurePolicy:
+        return cls(**{f.name: int(getattr(c_policy, f.name)) for f in dataclasses.fields(cls)})
+
+    def _to_c(self) -> _ffi.FailurePolicyStruct:
+        values = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{field.name} must be int, not {type(value).__name__}")
+            if not 0 <= value < 2**32:
+                raise ValueError(f"{field.name} must be between 0 and 2**32 - 1")
+            values[field.name] = value
+        return _ffi.FailurePolicyStruct(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerStats:
+    """What a server has done, and the state of its failure policy."""
+
+    cache_hits: int
+    unwraps: int
+    failures: int
+    """Decryption failures, and failures the application reported."""
+    refused: int
+    """Opens and decryptions answered 40002 because their key was refused."""
+    keys_refused_for_good: int
+    lockdown_answers: int
+    peer_lockdowns: int
+    server_lockdowns: int
+    unwraps_limited: int
+    cached_sessions: int
+    remembered_keys: int
+    remembered_peers: int
+    server_lockdown_seconds: int
+
+
+_SETTING_SERVER = 0
+_SETTING_FIRMWARE = 1
+
+
+def _default_config(setting: int) -> _ffi.ServerConfigStruct:
+    config = _ffi.ServerConfigStruct()
+    _ffi.server_config_init(setting, ctypes.byref(config))
+    return config
+
+
+def _clock_callback(clock: ClockFunction) -> Any:
+    if not callable(clock):
+        raise TypeError(f"clock must be callable, not {type(clock).__name__}")
+
+    def now_ms(user: Any) -> int:
+        return max(0, int(clock() * 1000))
+
+    return _ffi.CLOCK_CALLBACK(now_ms)
+
+
+def _event_callback(hook: Callable[[ServerEvent], None]) -> Any:
+    if not callable(hook):
+        raise TypeError(f"on_event must be callable, not {type(hook).__name__}")
+
+    def report(user: Any, event: Any) -> None:
+        c_event = event.contents
+        peer = ctypes.string_at(c_event.peer, c_event.peer_len) if c_event.peer_len else b""
+        try:
+            hook(ServerEvent(ServerEventKind(c_event.kind), peer, int(c_event.seconds)))
+        except Exception:  # noqa: BLE001 - a failing hook must not break the request
+            _LOG.exception("the paramcrypt server event hook raised")
+
+    return _ffi.EVENT_CALLBACK(report)
+
+
 class Server(_Handle):
     """A server: a copy of the key pair, its configuration, a cache of opened
-    encKeys (no RSA work when a client reuses its encKey) and the common keys
-    it refused after a failure (so that a replayed encKey is no padding
-    oracle). Thread-safe: share one between request threads.
+    encKeys (no RSA work when a client reuses its encKey) and the failure
+    policy, which keeps the server's answers from serving as a padding
+    oracle: a decryption failure refuses the common key for a while (for
+    good after a budget) and counts against the peer that sent it and the
+    whole server, which go into lockdown past their limits. Thread-safe:
+    share one between request threads.
 
-    Capacities: servers use the defaults (1,024 sessions, 65,536 refusals in
-    0.86 MiB); a cache capacity of 0 disables the cache. `rng` (default: the
-    OS RNG) makes the server's digest key."""
+    Every argument but the key pair has the library's server default:
+    capacities (cache_capacity 0 disables the cache), `policy`
+    (FailurePolicy.server()), `clock` (None: the library's monotonic clock;
+    tests pass a fake one, in seconds), `on_event` (lockdown events; the
+    default logs them on the "paramcrypt" logger), `state` (a blob saved by
+    export_state() of a server with the same key pair; InvalidState when it
+    is corrupted or foreign) and `rng` (the OS RNG; makes the digest key)."""
 
     _free = staticmethod(_ffi.server_free)
     _kind = "Server"
-
-    DEFAULT_CACHE_CAPACITY = 1024
-    DEFAULT_REFUSAL_CAPACITY = 65536
 
     def __init__(
         self,
         key_pair: KeyPair,
         padding: Padding = Padding.PKCS1V15,
         modes: AcceptedModes = AcceptedModes.KEY_IV,
-        cache_capacity: int = DEFAULT_CACHE_CAPACITY,
-        refusal_capacity: int = DEFAULT_REFUSAL_CAPACITY,
+        cache_capacity: int | None = None,
+        refusal_capacity: int | None = None,
+        peer_capacity: int | None = None,
+        policy: FailurePolicy | None = None,
+        clock: ClockFunction | None = None,
+        on_event: Callable[[ServerEvent], None] | None = log_server_event,
+        state: BytesLike | None = None,
         rng: RngFunction | None = None,
     ) -> None:
         if not isinstance(key_pair, KeyPair):
             raise TypeError(f"key_pair must be a KeyPair, not {type(key_pair).__name__}")
-        padding_value = _as_enum(Padding, padding, "padding")
-        modes_value = _as_enum(AcceptedModes, modes, "modes")
-        for name, capacity in (("cache_capacity", cache_capacity), ("refusal_capacity", refusal_capacity)):
+        config = _default_config(_SETTING_SERVER)
+        config.padding = _as_enum(Padding, padding, "padding")
+        config.modes = _as_enum(AcceptedModes, modes, "modes")
+        for name, capacity in (
+            ("cache_capacity", cache_capacity),
+            ("refusal_capacity", refusal_capacity),
+            ("peer_capacity", peer_capacity),
+        ):
+            if capacity is None:
+                continue
             if isinstance(capacity, bool) or not isinstance(capacity, int):
                 raise TypeError(f"{name} must be int, not {type(capacity).__name__}")
             if capacity < 0:
                 raise ValueError(f"{name} must not be negative")
-        args = (padding_value, modes_value, cache_capacity, refusal_capacity)
-        with key_pair._lease() as kp:
-            ptr = _with_rng(
-                rng,
-                lambda: _new_handle(lambda out: _ffi.server_new(kp, *args, out)),
-                lambda cb: _new_handle(lambda out: _ffi.server_new_with_rng(kp, *args, cb, None, out)),
-            )
+            setattr(config, name, capacity)
+        if policy is not None:
+            if not isinstance(policy, FailurePolicy):
+                raise TypeError(f"policy must be a FailurePolicy, not {type(policy).__name__}")
+            config.policy = policy._to_c()
+        callbacks: list[Any] = []
+        if clock is not None:
+            config.clock = _clock_callback(clock)
+            callbacks.append(config.clock)
+        if on_event is not None:
+            config.on_event = _event_callback(on_event)
+            callbacks.append(config.on_event)
+        self._callbacks = tuple(callbacks)
+        with contextlib.ExitStack() as stack:
+            if state is not None:
+                buf, n = stack.enter_context(_input(state, "state", text=False))
+                config.state = ctypes.cast(buf, _ffi.c_uint8_p)
+                config.state_len = n
+            with key_pair._lease() as kp:
+                ptr = _with_rng(
+                    rng,
+                    lambda: _new_handle(lambda out: _ffi.server_new(kp, ctypes.byref(config), out)),
+                    lambda cb: _new_handle(
+                        lambda out: _ffi.server_new_with_rng(kp, ctypes.byref(config), cb, None, out)
+                    ),
+                )
         super().__init__(ptr)
 
     def public_key(self) -> PublicKey:
@@ -610,19 +824,36 @@ class Server(_Handle):
         with self.public_key() as public_key:
             return public_key.to_base64()
 
-    def open(self, enc_key: str | BytesLike, rng: RngFunction | None = None) -> ServerSession:
+    def open(self, enc_key: str | BytesLike, *, peer: str | BytesLike, rng: RngFunction | None = None) -> ServerSession:
         """The client's session from a request's encKey: cached when the
-        client reuses its encKey, else unwrapped (`rng` blinds the RSA
-        operation). Raises EncryptionFailed for any bad, stale or refused
-        encKey."""
-        with _input(enc_key, "enc_key") as (buf, n), self._lease() as ptr:
-            return ServerSession(
-                _with_rng(
+        client reuses it, else unwrapped (`rng` blinds the RSA operation).
+        `peer` identifies the sender (its IP address): failures are counted
+        per peer, and a peer in lockdown gets EncryptionFailed for
+        everything. Raises EncryptionFailed for any bad, stale or refused
+        encKey and in lockdown."""
+        with _input(peer, "peer") as (peer_buf, peer_len), _input(enc_key, "enc_key") as (buf, n):
+            with self._lease() as ptr:
+                handle = _with_rng(
                     rng,
-                    lambda: _new_handle(lambda out: _ffi.server_open(ptr, buf, n, out)),
-                    lambda cb: _new_handle(lambda out: _ffi.server_open_with_rng(ptr, buf, n, cb, None, out)),
+                    lambda: _new_handle(lambda out: _ffi.server_open(ptr, peer_buf, peer_len, buf, n, out)),
+                    lambda cb: _new_handle(
+                        lambda out: _ffi.server_open_with_rng(ptr, peer_buf, peer_len, buf, n, cb, None, out)
+                    ),
                 )
-            )
+        return ServerSession(handle, self)
+
+    def export_state(self) -> bytes:
+        """The failure state (refused keys, peers, lockdowns, the digest
+        key) as an opaque blob bound to this key pair: keep it like the
+        private key (mode 0600) and pass it as `state` after a restart."""
+        return self._export(_ffi.server_export_state, secret=True)
+
+    def stats(self) -> ServerStats:
+        """What the server has done, and its policy state now."""
+        c_stats = _ffi.ServerStatsStruct()
+        with self._lease() as ptr:
+            _ffi.server_get_stats(ptr, ctypes.byref(c_stats))
+        return ServerStats(**{f.name: int(getattr(c_stats, f.name)) for f in dataclasses.fields(ServerStats)})
 
     def __repr__(self) -> str:
         return "<Server>" if not self._closed else "<Server closed>"

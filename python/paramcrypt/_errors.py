@@ -21,6 +21,7 @@ class Status(enum.IntEnum):
     INVALID_KEY = 101
     RNG = 102
     KEY_TOO_SMALL = 103
+    INVALID_STATE = 104
     PANIC = 900
     ENCRYPTION_FAILED = 40002
 
@@ -61,6 +62,12 @@ class RngError(ParamcryptError):
     """The random number generator failed."""
 
 
+class InvalidState(ParamcryptError, ValueError):
+    """A saved server state could not be loaded: corrupted, made by a server
+    with another key pair, or of another format version. Nothing of it was
+    loaded."""
+
+
 class BufferTooSmall(ParamcryptError):
     """Internal: an output buffer was too small. The bindings size every
     buffer with a size query first, so this escaping to a caller is a bug."""
@@ -72,6 +79,7 @@ _EXCEPTIONS: dict[int, type[ParamcryptError]] = {
     Status.UNSUPPORTED_KEY_SIZE: UnsupportedKeySize,
     Status.KEY_TOO_SMALL: KeyTooSmall,
     Status.RNG: RngError,
+    Status.INVALID_STATE: InvalidState,
     Status.BUFFER_TOO_SMALL: BufferTooSmall,
 }
 

@@ -26,6 +26,76 @@ c_void_pp = ctypes.POINTER(ctypes.c_void_p)
 c_uint32 = ctypes.c_uint32
 c_uint32_p = ctypes.POINTER(ctypes.c_uint32)
 RNG_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_uint8_p, ctypes.c_size_t)
+CLOCK_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)
+
+
+class FailurePolicyStruct(ctypes.Structure):
+    """paramcrypt_failure_policy."""
+
+    _fields_ = [
+        ("key_refusal_seconds", c_uint32),
+        ("key_failure_budget", c_uint32),
+        ("peer_failure_limit", c_uint32),
+        ("peer_window_seconds", c_uint32),
+        ("server_failure_limit", c_uint32),
+        ("server_window_seconds", c_uint32),
+        ("lockdown_seconds", c_uint32),
+        ("lockdown_max_seconds", c_uint32),
+        ("unwrap_limit", c_uint32),
+        ("unwrap_window_seconds", c_uint32),
+    ]
+
+
+class ServerEventStruct(ctypes.Structure):
+    """paramcrypt_server_event."""
+
+    _fields_ = [("kind", c_uint32), ("seconds", c_uint32), ("peer", c_uint8_p), ("peer_len", c_size_t)]
+
+
+EVENT_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(ServerEventStruct))
+
+
+class ServerConfigStruct(ctypes.Structure):
+    """paramcrypt_server_config."""
+
+    _fields_ = [
+        ("padding", c_uint32),
+        ("modes", c_uint32),
+        ("cache_capacity", c_size_t),
+        ("refusal_capacity", c_size_t),
+        ("peer_capacity", c_size_t),
+        ("policy", FailurePolicyStruct),
+        ("clock", CLOCK_CALLBACK),
+        ("clock_user", c_void_p),
+        ("on_event", EVENT_CALLBACK),
+        ("event_user", c_void_p),
+        ("state", c_uint8_p),
+        ("state_len", c_size_t),
+    ]
+
+
+class ServerStatsStruct(ctypes.Structure):
+    """paramcrypt_server_stats."""
+
+    _fields_ = [
+        ("cache_hits", ctypes.c_uint64),
+        ("unwraps", ctypes.c_uint64),
+        ("failures", ctypes.c_uint64),
+        ("refused", ctypes.c_uint64),
+        ("keys_refused_for_good", ctypes.c_uint64),
+        ("lockdown_answers", ctypes.c_uint64),
+        ("peer_lockdowns", ctypes.c_uint64),
+        ("server_lockdowns", ctypes.c_uint64),
+        ("unwraps_limited", ctypes.c_uint64),
+        ("cached_sessions", c_size_t),
+        ("remembered_keys", c_size_t),
+        ("remembered_peers", c_size_t),
+        ("server_lockdown_seconds", c_uint32),
+    ]
+
+
+ServerConfigPointer = ctypes.POINTER(ServerConfigStruct)
+ServerStatsPointer = ctypes.POINTER(ServerStatsStruct)
 
 
 class LibraryNotFound(OSError):
@@ -176,24 +246,33 @@ session_decrypt = _status_fn(
 )
 session_free = _declare("paramcrypt_session_free", [c_void_p], None)
 
-server_new = _status_fn(
-    "paramcrypt_server_new", [c_void_p, c_uint32, c_uint32, c_size_t, c_size_t, c_void_pp]
-)
+server_config_init = _status_fn("paramcrypt_server_config_init", [c_uint32, ServerConfigPointer])
+server_new = _status_fn("paramcrypt_server_new", [c_void_p, ServerConfigPointer, c_void_pp])
 server_new_with_rng = _status_fn(
-    "paramcrypt_server_new_with_rng",
-    [c_void_p, c_uint32, c_uint32, c_size_t, c_size_t, RNG_CALLBACK, c_void_p, c_void_pp],
+    "paramcrypt_server_new_with_rng", [c_void_p, ServerConfigPointer, RNG_CALLBACK, c_void_p, c_void_pp]
 )
 server_public_key = _status_fn("paramcrypt_server_public_key", [c_void_p, c_void_pp])
-server_open = _status_fn("paramcrypt_server_open", [c_void_p, c_uint8_p, c_size_t, c_void_pp])
-server_open_with_rng = _status_fn(
-    "paramcrypt_server_open_with_rng", [c_void_p, c_uint8_p, c_size_t, RNG_CALLBACK, c_void_p, c_void_pp]
+server_open = _status_fn(
+    "paramcrypt_server_open", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_void_pp]
 )
+server_open_with_rng = _status_fn(
+    "paramcrypt_server_open_with_rng",
+    [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, RNG_CALLBACK, c_void_p, c_void_pp],
+)
+server_export_state = _status_fn(
+    "paramcrypt_server_export_state", [c_void_p, c_uint8_p, c_size_t, c_size_t_p]
+)
+server_get_stats = _status_fn("paramcrypt_server_get_stats", [c_void_p, ServerStatsPointer])
 server_free = _declare("paramcrypt_server_free", [c_void_p], None)
 server_session_mode = _status_fn("paramcrypt_server_session_mode", [c_void_p, c_uint32_p])
 server_session_key_id = _declare("paramcrypt_server_session_key_id", [c_void_p], ctypes.c_uint64)
 server_session_decrypt = _status_fn(
     "paramcrypt_server_session_decrypt", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p]
 )
+server_session_decrypt_text = _status_fn(
+    "paramcrypt_server_session_decrypt_text", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p]
+)
+server_session_report_failure = _status_fn("paramcrypt_server_session_report_failure", [c_void_p])
 server_session_encrypt = _status_fn(
     "paramcrypt_server_session_encrypt", [c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p]
 )

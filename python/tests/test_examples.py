@@ -1,16 +1,20 @@
 """The example server and client, over real HTTP on a loopback port: the
 round trip, key reload, 40002 recovery, the pre-shared key and per-client
-secrets, and Vaudenay's padding-oracle attack, which the server stops."""
+secrets, Vaudenay's padding-oracle attack on one captured key and across
+keys (the attacker on 127.0.0.2, the victim on 127.0.0.1), which the server
+stops, and its failure state across a restart."""
 
 from __future__ import annotations
 
 import base64
+import http.client
 import importlib.util
 import json
 import os
 import stat
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from types import ModuleType
@@ -35,20 +39,22 @@ class Server:
 
     def __init__(self, key_file: Path, port: int = 0) -> None:
         self.psk_file = key_file.with_suffix(".psk")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(EXAMPLES / "server.py"), "--port", str(port), "--key-file", str(key_file),
-             "--psk-file", str(self.psk_file)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
+        self.log_file = key_file.with_suffix(".log")
+        with open(self.log_file, "a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(EXAMPLES / "server.py"), "--port", str(port), "--key-file", str(key_file),
+                 "--psk-file", str(self.psk_file)],
+                stdout=subprocess.PIPE, stderr=log, text=True,
+            )
         self.lines: list[str] = []
         assert self.proc.stdout is not None
-        for _ in range(2):
+        while not self.lines or "listening on " not in self.lines[-1]:
             line = self.proc.stdout.readline()
-            if not line:
+            if not line or len(self.lines) > 5:
                 self.stop()
                 raise RuntimeError(f"server did not start: {self.lines}")
             self.lines.append(line.strip())
-        self.url = self.lines[1].split("listening on ")[1]
+        self.url = self.lines[-1].split("listening on ")[1]
         self.port = int(self.url.rsplit(":", 1)[1])
         self.psk = self.psk_file.read_text().strip()
 
@@ -64,13 +70,28 @@ def key_file(tmp_path: Path) -> Path:
     return tmp_path / "server-key.pem"
 
 
-def post(url: str, service: str, body: bytes, psk: str | None = None) -> Any:
+# The attacker's loopback address (the victim and the example client use
+# 127.0.0.1): the server tells them apart by the connection's source.
+ATTACKER = "127.0.0.2"
+
+
+def post(url: str, service: str, body: bytes, psk: str | None = None, source: str | None = None) -> Any:
+    """POST a JSON-RPC body; from the loopback address `source` if given."""
     headers = {"Content-Type": "application/json"}
     if psk is not None:
         headers["X-Auth-PSK"] = psk
-    request = urllib.request.Request(f"{url}/sony/{service}", data=body, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    if source is None:
+        request = urllib.request.Request(f"{url}/sony/{service}", data=body, headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30,
+                                            source_address=(source, 0))
+    try:
+        connection.request("POST", f"/sony/{service}", body=body, headers=headers)
+        return json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
 
 
 def test_client_script_round_trip(key_file: Path) -> None:
@@ -115,6 +136,7 @@ def test_client_recovers_from_40002_after_key_change(key_file: Path) -> None:
     key_file.unlink()  # the device comes back with a new key
     server = Server(key_file, server.port)
     try:
+        assert "does not match this key; starting with a fresh failure state" in server.lines[1]
         stale = client.enc_key
         reply = post(server.url, "demo", json.dumps(
             {"method": "sendSecretData", "params": [{"secretData1": client.session.encrypt("x"), "encKey": stale}],
@@ -190,10 +212,11 @@ def test_stored_secrets_belong_to_the_client_that_stored_them(key_file: Path) ->
 
 def test_a_replayed_enc_key_is_no_padding_oracle(key_file: Path) -> None:
     """Vaudenay's attack as an attacker on the LAN would run it: replay a
-    captured sendSecretData request (encKey and a 3-block secret) with forged
-    secretData1 values and read success or 40002. The server refuses the
-    common key after the first failure: every forged request after it gets
-    40002, and nothing is recovered."""
+    captured sendSecretData request (encKey and a 3-block secret) from its
+    own address with forged secretData1 values and read success or 40002.
+    The server refuses the common key after the first failure, and the
+    attacker's address after ten: every forged request after the first
+    failure gets 40002, and nothing is recovered."""
     client_module = load_client_module()
     server = Server(key_file)
     try:
@@ -217,7 +240,7 @@ def test_a_replayed_enc_key_is_no_padding_oracle(key_file: Path) -> None:
                 forged[position] = guess
                 value = base64.b64encode(bytes(forged) + target).decode()
                 reply = post(server.url, "demo", request(
-                    "sendSecretData", {"secretData1": value, "encKey": captured_enc_key}), server.psk)
+                    "sendSecretData", {"secretData1": value, "encKey": captured_enc_key}), server.psk, ATTACKER)
                 answers.append("result" in reply)
                 if answers[-1]:
                     found = guess ^ pad
@@ -234,5 +257,78 @@ def test_a_replayed_enc_key_is_no_padding_oracle(key_file: Path) -> None:
         victim.send_secrets("new password", "y")
         assert victim.encryption_failures == 1
         assert victim.get_secret() == b"new password"
+    finally:
+        server.stop()
+
+
+def test_the_cross_key_attack_from_another_address_recovers_nothing(key_file: Path) -> None:
+    """The victim sends the same secret again and again, each time under a
+    fresh common key; the attacker replays each captured request once from
+    its own address, with secretData1 forged to test one guess of the last
+    byte of the secret's second block (valid padding: the guess is right).
+    A guess about the plaintext carries over from key to key, so refusing
+    each key does not stop this; locking the attacker's address down after
+    ten failures does, and the victim stays served."""
+    from paramcrypt import PublicKey, Session
+
+    server = Server(key_file)
+    try:
+        reply = post(server.url, "encryption", request("getPublicKey", {}))
+        public_key = PublicKey.from_base64(reply["result"][0]["publicKey"])
+        secret = "PIN 7391 and a passphrase: xylophone"  # byte 31 is 'p' (112)
+        guess, recovered, attacker_answers = 0, None, []
+        for call in range(120):  # enough for the unprotected server to give byte 31 away
+            victim = Session.new()
+            enc_key = victim.wrap(public_key)
+            value = base64.b64decode(victim.encrypt(secret))
+            reply = post(server.url, "demo", request(
+                "sendSecretData", {"secretData1": base64.b64encode(value).decode(), "encKey": enc_key}, call),
+                server.psk)
+            assert "result" in reply, f"the victim's call {call} failed: {reply}"
+            forged = bytearray(value[:32])
+            forged[15] ^= guess ^ 1
+            reply = post(server.url, "demo", request(
+                "sendSecretData", {"secretData1": base64.b64encode(bytes(forged)).decode(), "encKey": enc_key}),
+                server.psk, ATTACKER)
+            attacker_answers.append("result" in reply)
+            if attacker_answers[-1]:
+                recovered = guess
+            guess += 1
+        assert recovered is None and not any(attacker_answers)
+    finally:
+        server.stop()
+    # The log names the attacker's address as a possible attack, and holds
+    # no secret: no encKey, value or PSK.
+    log = server.log_file.read_text()
+    assert "peer_lockdown_started (peer 127.0.0.2, 3600 s)" in log
+    assert enc_key not in log and server.psk not in log and "xylophone" not in log
+
+
+def test_the_failure_state_survives_a_restart(key_file: Path) -> None:
+    """Ten failures lock the attacker's address down for an hour; the state
+    is saved next to the key file (mode 0600), so the restarted server keeps
+    the lockdown while the victim is served."""
+    from paramcrypt import PublicKey, Session
+
+    forged = base64.b64encode(b"\x5a" * 17).decode()
+    server = Server(key_file)
+    try:
+        reply = post(server.url, "encryption", request("getPublicKey", {}))
+        public_key = PublicKey.from_base64(reply["result"][0]["publicKey"])
+        for i in range(10):
+            enc_key = Session.new().wrap(public_key)
+            reply = post(server.url, "demo", request(
+                "sendSecretData", {"secretData1": forged, "encKey": enc_key}, i), server.psk, ATTACKER)
+            assert reply["error"] == [40002, "Encryption Failed"]
+    finally:
+        server.stop()
+    state_file = key_file.with_name(key_file.name + ".state")
+    assert stat.S_IMODE(os.stat(state_file).st_mode) == 0o600
+    server = Server(key_file, server.port)
+    try:
+        session = Session.new()
+        body = request("sendSecretData", {"secretData1": session.encrypt("ok"), "encKey": session.wrap(public_key)})
+        assert post(server.url, "demo", body, server.psk, ATTACKER)["error"] == [40002, "Encryption Failed"]
+        assert "result" in post(server.url, "demo", body, server.psk)
     finally:
         server.stop()

@@ -175,7 +175,7 @@ def test_secrets_in_bytearrays_are_used_in_place_and_decrypted_into_one(key_2048
         session.decrypt_into(value, b"read-only")  # type: ignore[arg-type]
     # A server session too, and a bad value is still the uniform failure.
     server = Server(key_2048)
-    opened = server.open(session.wrap(key_2048.public_key()))
+    opened = server.open(session.wrap(key_2048.public_key()), peer="192.0.2.10")
     assert opened.decrypt_into(value, out) == len(secret)
     with pytest.raises(EncryptionFailed):
         opened.decrypt_into("AAAA", out)

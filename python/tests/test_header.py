@@ -30,6 +30,19 @@ C_TO_CTYPES: dict[str, Any] = {
     "void *": ctypes.c_void_p,
     "paramcrypt_mode *": _ffi.c_uint32_p,
     "paramcrypt_rng_callback": _ffi.RNG_CALLBACK,
+    "paramcrypt_clock_callback": _ffi.CLOCK_CALLBACK,
+    "paramcrypt_event_callback": _ffi.EVENT_CALLBACK,
+    "paramcrypt_failure_policy": _ffi.FailurePolicyStruct,
+    "const paramcrypt_server_config *": _ffi.ServerConfigPointer,
+    "paramcrypt_server_config *": _ffi.ServerConfigPointer,
+    "paramcrypt_server_stats *": _ffi.ServerStatsPointer,
+}
+# The structs the bindings mirror field by field.
+STRUCTS: dict[str, Any] = {
+    "paramcrypt_failure_policy": _ffi.FailurePolicyStruct,
+    "paramcrypt_server_config": _ffi.ServerConfigStruct,
+    "paramcrypt_server_event": _ffi.ServerEventStruct,
+    "paramcrypt_server_stats": _ffi.ServerStatsStruct,
 }
 HANDLES = "keypair|public_key|session|server|server_session"
 HANDLE = re.compile(rf"^(const )?paramcrypt_({HANDLES}) \*$")
@@ -128,5 +141,32 @@ def test_constants_match_the_header() -> None:
     assert f'"{paramcrypt.ENCRYPTION_FAILED_MESSAGE}"' == defines["PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE"]
     assert f'"{paramcrypt.__version__}"' == defines["PARAMCRYPT_VERSION"]
     assert f'"{paramcrypt.library_version()}"' == defines["PARAMCRYPT_VERSION"]
-    assert int(defines["PARAMCRYPT_SERVER_CACHE_CAPACITY"]) == paramcrypt.Server.DEFAULT_CACHE_CAPACITY
-    assert int(defines["PARAMCRYPT_SERVER_REFUSAL_CAPACITY"]) == paramcrypt.Server.DEFAULT_REFUSAL_CAPACITY
+
+
+
+def header_struct(name: str) -> list[tuple[str, str]]:
+    """(field, C type) of a struct of the header, in order."""
+    body = re.search(rf"typedef struct \{{([^{{}}]*)\}} {name};", header_text())
+    assert body, f"struct {name} not in the header"
+    fields = []
+    for declaration in body.group(1).split(";"):
+        declaration = " ".join(declaration.split())
+        if declaration:
+            c_type, field = re.match(r"(.*?)\s*(\w+)$", declaration).groups()  # type: ignore[union-attr]
+            fields.append((field, normalize(c_type)))
+    return fields
+
+
+def test_structs_match_the_header_field_by_field() -> None:
+    assert set(STRUCTS) == set(re.findall(r"typedef struct \{[^{}]*\} (paramcrypt_\w+);", header_text()))
+    for name, struct in STRUCTS.items():
+        header = header_struct(name)
+        mirrored = [field[0] for field in struct._fields_]
+        assert [field for field, _ in header] == mirrored, name
+        for (field, c_type), (_, declared) in zip(header, struct._fields_):
+            assert declared == ctypes_of(c_type), f"{name}.{field}: {declared} for C {c_type}"
+
+
+def test_server_event_kinds_match_the_header() -> None:
+    kinds = {"PARAMCRYPT_EVENT_" + kind.name: int(kind) for kind in paramcrypt.ServerEventKind}
+    assert kinds == header_enum("paramcrypt_server_event_kind")

@@ -20,7 +20,7 @@ def main() -> int:
     server = paramcrypt.Server(paramcrypt.KeyPair.generate(2048))
     client = paramcrypt.Session.new()
     enc_key = client.wrap(paramcrypt.PublicKey.from_base64(server.public_key_base64()))
-    with server.open(enc_key) as session:
+    with server.open(enc_key, peer="127.0.0.1") as session:
         assert session.decrypt(client.encrypt("from the wheel")) == b"from the wheel"
         assert client.decrypt(session.encrypt("reply")) == b"reply"
     assert paramcrypt.library_version() == paramcrypt.__version__
