@@ -2,7 +2,9 @@
 //! the empty label and MGF1 over the same hash, as the `rsa` crate's
 //! `Oaep::new::<D>()` does: its results are the same for every ciphertext.
 //! Every check is folded into one `Choice` before the single branch, so
-//! the time does not tell which check failed.
+//! the time does not tell which check failed, and the candidate message is
+//! copied out before it, so that a valid and an invalid padding do the same
+//! work up to the answer.
 
 use alloc::vec::Vec;
 use ctutils::{Choice, CtAssign, CtEq};
@@ -49,10 +51,14 @@ pub(crate) fn decode<D: Digest>(mut em: Zeroizing<Vec<u8>>) -> Result<Zeroizing<
         looking &= is_zero;
     }
     valid &= !looking;
+    // PS || 0x01 || M, copied whatever the outcome (the same allocation and
+    // copy for a valid and an invalid padding); wiped when dropped.
+    let mut message = Zeroizing::new(db[h..].to_vec());
     if !valid.to_bool() {
         return Err(Error::EncryptionFailed);
     }
-    Ok(Zeroizing::new(db[h + separator as usize + 1..].to_vec()))
+    message.drain(..separator as usize + 1);
+    Ok(message)
 }
 
 /// EME-OAEP encoding (RFC 8017 §7.1.1 step 2) with the empty label and

@@ -91,11 +91,30 @@ fn decode_padding(em: &[u8]) -> (Choice, u32) {
     (invalid, len)
 }
 
+/// Moves the last `len` octets of `buf` to its front without a branch or
+/// an address that depends on `len`: a barrel shifter, one pass over the
+/// buffer per bit of the shift.
+fn shift_to_front(buf: &mut [u8], len: u32) {
+    let k = buf.len();
+    let shift = k as u32 - len;
+    let mut amount = 1usize;
+    while amount < k {
+        let take = Choice::from_u8_lsb(((shift >> amount.trailing_zeros()) & 1) as u8);
+        // Ascending, so each read is of an octet this pass has not written.
+        for i in 0..k {
+            let from = if i + amount < k { buf[i + amount] } else { 0 };
+            buf[i].ct_assign(&from, take);
+        }
+        amount <<= 1;
+    }
+}
+
 /// Decrypts with implicit rejection: `em` is the raw RSA plaintext of
 /// `ciphertext` (k octets, from the seam). Returns the message when the
 /// padding is valid, else the synthetic message; the two are selected
-/// octet by octet before the chosen length (public, as the draft allows)
-/// is used.
+/// octet by octet, and the chosen one is moved to the front of `em` in
+/// constant time, before its length (public, as the draft allows) is used:
+/// no allocation or copy depends on the message's length.
 pub(crate) fn decrypt(
     key: &RejectionKey,
     mut em: Zeroizing<Vec<u8>>,
@@ -114,8 +133,12 @@ pub(crate) fn decrypt(
     for (em_octet, am_octet) in em.iter_mut().zip(am.iter()) {
         em_octet.ct_assign(am_octet, invalid);
     }
-    let len = l.ct_select(&u32::from(al), invalid) as usize;
-    Zeroizing::new(em[k - len..].to_vec())
+    let len = l.ct_select(&u32::from(al), invalid);
+    shift_to_front(&mut em, len);
+    // The octets past the message stay in the buffer's capacity, wiped
+    // with it when it is dropped.
+    em.truncate(len as usize);
+    em
 }
 
 /// EME-PKCS1-v1_5 encoding for encryption (RFC 8017 §7.2.1 step 2):
@@ -150,6 +173,18 @@ pub(crate) fn encode<R: TryCryptoRng + ?Sized>(
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_constant_time_shift_moves_every_suffix_to_the_front() {
+        for k in [11usize, 128, 256, 384, 512] {
+            let original: Vec<u8> = (0..k).map(|i| (i * 7 + 1) as u8).collect();
+            for len in 0..=k {
+                let mut buf = original.clone();
+                shift_to_front(&mut buf, len as u32);
+                assert_eq!(&buf[..len], &original[k - len..], "k {k}, len {len}");
+            }
+        }
+    }
     use crate::compact::rsa::tests::be as i2osp;
     use rsa::BoxedUint;
     use rsa::pkcs8::DecodePrivateKey;
