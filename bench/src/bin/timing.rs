@@ -25,6 +25,11 @@
 //!   is refused.
 //! - `refused-vs-bad`: server `open`, an encKey whose key is refused vs one
 //!   that was never valid (both end in 40002).
+//! - `server-open`, `server-open-oaep`: `paramcrypt_server_open` through
+//!   the C API (a PKCS#1 v1.5 or an OAEP-SHA-256 server): a ciphertext with
+//!   valid padding around a message that is no common key vs one with
+//!   invalid padding (both 40002; every failure path of open does the same
+//!   work).
 //!
 //! Time is read with the CPU's time-stamp counter on x86-64 (cycles at the
 //! nominal frequency), elsewhere with the monotonic clock (nanoseconds).
@@ -251,6 +256,137 @@ fn invalid_padding_ciphertexts(count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// PKCS#1 v1.5 ciphertexts with valid padding around 40 bytes that are
+/// neither a key:iv text nor a 16-byte key.
+fn pkcs1v15_not_keys(count: usize) -> Vec<Vec<u8>> {
+    let public = rsa::PublicKey::from_public_key_pem(PUBLIC_PEM).expect("public key");
+    let mut os = paramcrypt_core::rng::OsRng;
+    (0..count)
+        .map(|i| {
+            let message: Vec<u8> = (0..40).map(|j| (i * 7 + j * 13) as u8).collect();
+            let c = public
+                .encrypt(&mut os, rsa::Pkcs1v15Encrypt, &message)
+                .expect("encrypt");
+            Base64::encode_string(&c).into_bytes()
+        })
+        .collect()
+}
+
+/// OAEP-SHA-256 ciphertexts with valid padding around 40 bytes (no key).
+fn oaep_not_keys(count: usize) -> Vec<Vec<u8>> {
+    let public = rsa::PublicKey::from_public_key_pem(PUBLIC_PEM).expect("public key");
+    let mut os = paramcrypt_core::rng::OsRng;
+    (0..count)
+        .map(|i| {
+            let message: Vec<u8> = (0..40).map(|j| (i * 11 + j * 5) as u8).collect();
+            let c = public
+                .encrypt(&mut os, rsa::Oaep::<sha2::Sha256>::new(), &message)
+                .expect("encrypt");
+            Base64::encode_string(&c).into_bytes()
+        })
+        .collect()
+}
+
+/// RSA ciphertexts of random blocks (first byte zero) below the modulus:
+/// invalid OAEP paddings.
+fn oaep_invalid(count: usize) -> Vec<Vec<u8>> {
+    let key = rsa::PublicKey::from_public_key_pem(PUBLIC_PEM).expect("public key");
+    let size = key.size();
+    let mut seed = Xorshift(0x9E37_79B9_7F4A_7C15);
+    (0..count)
+        .map(|_| {
+            let mut block: Vec<u8> = (0..size).map(|_| seed.next() as u8).collect();
+            block[0] = 0;
+            let m = rsa::BoxedUint::from_be_slice(&block, key.n_bits_precision()).expect("block");
+            let c = rsa_encrypt(&key, &m).expect("encrypt");
+            let bytes = c.to_be_bytes();
+            Base64::encode_string(&bytes[bytes.len() - size..]).into_bytes()
+        })
+        .collect()
+}
+
+/// The server object through the C library's exported functions, called
+/// as a C program calls them.
+mod c_api {
+    use paramcrypt::paramcrypt_server_config;
+    use std::ffi::c_void;
+    use std::ptr;
+
+    unsafe extern "C" {
+        fn paramcrypt_keypair_from_pem(pem: *const u8, len: usize, out: *mut *mut c_void) -> u32;
+        fn paramcrypt_keypair_free(keypair: *mut c_void);
+        fn paramcrypt_server_config_init(
+            setting: u32,
+            config: *mut paramcrypt_server_config,
+        ) -> u32;
+        fn paramcrypt_server_new(
+            keypair: *const c_void,
+            config: *const paramcrypt_server_config,
+            out: *mut *mut c_void,
+        ) -> u32;
+        fn paramcrypt_server_open(
+            server: *mut c_void,
+            peer: *const u8,
+            peer_len: usize,
+            enc_key: *const u8,
+            enc_key_len: usize,
+            out: *mut *mut c_void,
+        ) -> u32;
+        fn paramcrypt_server_session_free(session: *mut c_void);
+        fn paramcrypt_server_free(server: *mut c_void);
+    }
+
+    pub(crate) struct Server(*mut c_void);
+
+    impl Server {
+        /// A server with the default configuration and `padding`.
+        pub(crate) fn new(pem: &str, padding: u32) -> Self {
+            // SAFETY: valid pointers and lengths, as the header requires.
+            unsafe {
+                let mut keypair = ptr::null_mut();
+                assert_eq!(
+                    paramcrypt_keypair_from_pem(pem.as_ptr(), pem.len(), &mut keypair),
+                    0
+                );
+                let mut config = std::mem::MaybeUninit::<paramcrypt_server_config>::uninit();
+                assert_eq!(paramcrypt_server_config_init(0, config.as_mut_ptr()), 0);
+                let mut config = config.assume_init();
+                config.padding = padding;
+                let mut server = ptr::null_mut();
+                assert_eq!(paramcrypt_server_new(keypair, &config, &mut server), 0);
+                paramcrypt_keypair_free(keypair);
+                Server(server)
+            }
+        }
+
+        /// `paramcrypt_server_open`'s status (the session, if any, freed).
+        pub(crate) fn open(&self, enc_key: &[u8]) -> u32 {
+            let peer = b"192.0.2.10";
+            let mut session = ptr::null_mut();
+            // SAFETY: a live server, valid buffers and out-pointer.
+            unsafe {
+                let status = paramcrypt_server_open(
+                    self.0,
+                    peer.as_ptr(),
+                    peer.len(),
+                    enc_key.as_ptr(),
+                    enc_key.len(),
+                    &mut session,
+                );
+                paramcrypt_server_session_free(session);
+                status
+            }
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            // SAFETY: the server is no longer used.
+            unsafe { paramcrypt_server_free(self.0) }
+        }
+    }
+}
+
 fn valid_enc_keys(public_key: &PublicKey, count: usize) -> Vec<Vec<u8>> {
     (0..count)
         .map(|_| {
@@ -276,7 +412,7 @@ fn main() {
             cases.push(arg);
         }
     }
-    const ALL: [&str; 8] = [
+    const ALL: [&str; 10] = [
         "unwrap",
         "unwrap-invalid",
         "pkcs7",
@@ -285,6 +421,8 @@ fn main() {
         "base64",
         "refused",
         "refused-vs-bad",
+        "server-open",
+        "server-open-oaep",
     ];
     if cases.is_empty() {
         cases = ALL.iter().map(|s| s.to_string()).collect();
@@ -420,6 +558,34 @@ fn main() {
                         black_box(decode_wire_base64(text));
                     },
                 );
+            }
+            "server-open" | "server-open-oaep" => {
+                let oaep = case == "server-open-oaep";
+                let padding = if oaep {
+                    Padding::OaepSha256
+                } else {
+                    Padding::Pkcs1v15
+                };
+                let (not_keys, invalid) = if oaep {
+                    (oaep_not_keys(POOL), oaep_invalid(POOL))
+                } else {
+                    let mut invalid = invalid_padding_ciphertexts(2 * POOL);
+                    invalid.retain(|text| key_pair.unwrap(text, Padding::Pkcs1v15).is_err());
+                    invalid.truncate(POOL);
+                    (pkcs1v15_not_keys(POOL), invalid)
+                };
+                for text in not_keys.iter().chain(&invalid) {
+                    assert!(key_pair.unwrap(text, padding).is_err());
+                }
+                let server = c_api::Server::new(KEY_PEM, padding as u32);
+                let name = if oaep {
+                    "C API server open, OAEP-SHA-256: valid padding (not a key) vs invalid padding (both 40002)"
+                } else {
+                    "C API server open, PKCS#1 v1.5: valid padding (not a key) vs invalid padding (both 40002)"
+                };
+                measure(name, per_class, &[not_keys, invalid], |text| {
+                    black_box(server.open(text));
+                });
             }
             "refused" | "refused-vs-bad" => {
                 // One failure refuses a key for good, and no peer or server
