@@ -26,10 +26,11 @@ use crate::status::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum paramcrypt_server_setting {
     /// A server or gateway: 1,024 cached sessions, 16,384 failed keys and
-    /// 1,024 failed peers remembered (about 0.6 MiB), no unwrap limit.
+    /// 1,024 failed peers remembered (0.62 MiB with a 2048-bit key pair),
+    /// no unwrap limit.
     PARAMCRYPT_SETTING_SERVER = 0,
-    /// Firmware: 4 sessions, 64 keys, 8 peers (about 2.5 KiB of heap), at
-    /// most 30 RSA unwraps a minute.
+    /// Firmware: 4 sessions, 64 keys, 8 peers (about 3.4 KiB of heap besides
+    /// the key pair), at most 30 RSA unwraps a minute.
     PARAMCRYPT_SETTING_FIRMWARE = 1,
 }
 

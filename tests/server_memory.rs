@@ -47,6 +47,7 @@ fn server_memory_is_fixed_when_it_is_made() {
     let before = live();
     let server = Server::new(key.clone(), ServerConfig::server()).unwrap();
     let made = live() - before;
+    println!("a default server takes {made} bytes (key pair and tables)");
     assert!(made < 1 << 20, "a default server takes {made} bytes");
     drop(server);
 

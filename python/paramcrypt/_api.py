@@ -831,7 +831,8 @@ class Server(_Handle):
         per peer, and a peer in lockdown gets EncryptionFailed for
         everything. Raises EncryptionFailed for any bad, stale or refused
         encKey and in lockdown."""
-        with _input(peer, "peer") as (peer_buf, peer_len), _input(enc_key, "enc_key") as (buf, n):
+        # Nested, not parenthesized: Python 3.9 is supported.
+        with _input(peer, "peer") as (peer_buf, peer_len), _input(enc_key, "enc_key") as (buf, n):  # noqa: SIM117
             with self._lease() as ptr:
                 handle = _with_rng(
                     rng,

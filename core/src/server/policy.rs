@@ -322,24 +322,40 @@ mod tests {
         assert!(key.is_refused(FOREVER - 1));
     }
 
+    /// Failures per day of a limiter that is failed once a second whenever
+    /// it is not locked down, for ten days.
+    fn failures_per_day_without_pause(limits: &Limits) -> [u32; 10] {
+        let mut limiter = Limiter::default();
+        let mut per_day = [0u32; 10];
+        let mut now: Secs = 0;
+        while now < 10 * DAY {
+            let (locked, _) = limiter.check(now);
+            if !locked {
+                per_day[(now / DAY) as usize] += 1;
+                limiter.fail(now, limits);
+            }
+            now += 1;
+        }
+        per_day
+    }
+
     /// The worst case of the cross-key attack from the victim's own address:
     /// an attacker that fails as often as the peer limit lets it.
     #[test]
     fn a_peer_failing_without_pause_gets_50_failures_the_first_day_and_10_a_day_after() {
-        let limits = Limits::peer(&FailurePolicy::server());
-        let mut peer = Limiter::default();
-        let mut per_day = [0u32; 10];
-        let mut now: Secs = 0;
-        while now < 10 * DAY {
-            let (locked, _) = peer.check(now);
-            if !locked {
-                per_day[(now / DAY) as usize] += 1;
-                peer.fail(now, &limits);
-            }
-            now += 1;
-        }
+        let per_day = failures_per_day_without_pause(&Limits::peer(&FailurePolicy::server()));
         assert_eq!(per_day[0], 50);
         assert!(per_day[1..].iter().all(|&n| n <= 10), "{per_day:?}");
+    }
+
+    /// The backstop against an attacker with many addresses: the whole
+    /// server gets 500 failures the first day, 100 a day after (and every
+    /// client is refused during each lockdown).
+    #[test]
+    fn the_server_wide_limit_allows_500_failures_the_first_day_and_100_a_day_after() {
+        let per_day = failures_per_day_without_pause(&Limits::server(&FailurePolicy::server()));
+        assert_eq!(per_day[0], 500);
+        assert!(per_day[1..].iter().all(|&n| n <= 100), "{per_day:?}");
     }
 
     #[test]
