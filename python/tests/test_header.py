@@ -167,6 +167,13 @@ def test_structs_match_the_header_field_by_field() -> None:
             assert declared == ctypes_of(c_type), f"{name}.{field}: {declared} for C {c_type}"
 
 
-def test_server_event_kinds_match_the_header() -> None:
+def test_server_event_kinds_and_settings_match_the_header() -> None:
     kinds = {"PARAMCRYPT_EVENT_" + kind.name: int(kind) for kind in paramcrypt.ServerEventKind}
     assert kinds == header_enum("paramcrypt_server_event_kind")
+    from paramcrypt import _api
+
+    settings = {
+        "PARAMCRYPT_SETTING_SERVER": _api._SETTING_SERVER,
+        "PARAMCRYPT_SETTING_FIRMWARE": _api._SETTING_FIRMWARE,
+    }
+    assert settings == header_enum("paramcrypt_server_setting")
