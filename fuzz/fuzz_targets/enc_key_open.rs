@@ -56,7 +56,9 @@ fuzz_target!(|data: &[u8]| {
         (Ok(session), Ok(server_session)) => {
             assert_eq!(session.mode(), server_session.mode());
             // A second open is a cache hit for the same common key.
-            let again = server.open(PEER, enc_key).expect("a key that opened opens again");
+            let again = server
+                .open(PEER, enc_key)
+                .expect("a key that opened opens again");
             assert_eq!(again.key_id(), server_session.key_id());
             // Both ends hold the same key: what one encrypts the other decrypts.
             let text = server_session.encrypt(b"fuzz").expect("encrypt");
