@@ -268,6 +268,40 @@ impl PublicKey {
         Ok(key)
     }
 
+    /// Parses a public key in any form devices and their documentation
+    /// publish: base64 of the DER SubjectPublicKeyInfo (the `getPublicKey`
+    /// value), PEM (`PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`), base64 of a
+    /// DER PKCS#1 RSAPublicKey, or the OpenSSH wire form (`ssh-rsa`, e, n;
+    /// base64, with or without the `ssh-rsa ` text prefix). Every form gets
+    /// the same checks as [`PublicKey::from_der`]. Errors: [`Error::InvalidKey`].
+    pub fn from_published(text: &[u8]) -> Result<Self> {
+        Self::from_published_with(text, KeySizes::Modern)
+    }
+
+    /// Like [`PublicKey::from_published`], with the key sizes `sizes` allows.
+    pub fn from_published_with(text: &[u8], sizes: KeySizes) -> Result<Self> {
+        let mut last = Err(Error::InvalidKey);
+        for der in crate::public_key_forms::candidates(text)? {
+            last = Self::from_der_with(&der, sizes);
+            if last.is_ok() {
+                break;
+            }
+        }
+        last
+    }
+
+    /// The key's fingerprint: `SHA256:` and the unpadded base64 of the
+    /// SHA-256 digest of its DER SubjectPublicKeyInfo, shown as OpenSSH
+    /// shows fingerprints. What a client pins.
+    pub fn fingerprint(&self) -> Result<String> {
+        use base64ct::Encoding;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.to_der()?);
+        let mut text = String::from("SHA256:");
+        text.push_str(&base64ct::Base64Unpadded::encode_string(&digest));
+        Ok(text)
+    }
+
     /// The DER SubjectPublicKeyInfo.
     pub fn to_der(&self) -> Result<Vec<u8>> {
         backend::public_to_der(&self.0)

@@ -69,6 +69,7 @@ mod lock;
 #[cfg(feature = "oaep")]
 mod oaep;
 mod pkcs1v15;
+mod public_key_forms;
 pub mod rng;
 #[cfg(feature = "rsa-crate")]
 mod rsa_crate;
