@@ -46,8 +46,10 @@
 //! without it paramcrypt's own compact RSA does all of that (firmware:
 //! smaller and faster on a Cortex-M4); `aws-lc` (default) runs the RSA
 //! operations and AES-CBC encryption on AWS-LC on x86-64 and aarch64 Linux
-//! and macOS; `hazmat` exposes raw RSA decryption and sessions from given
-//! keys, for test suites.
+//! and macOS; `client` (default) adds the [`client::Client`] object
+//! (JSON-RPC calls with re-keying, retry, failure budget and key pinning);
+//! `hazmat` exposes raw RSA decryption and sessions from given keys, for
+//! test suites.
 //!
 //! This crate has no `unsafe` code and no C types. The C library
 //! (`libparamcrypt.a`/`libparamcrypt.so` with `include/paramcrypt.h`, and the
@@ -59,6 +61,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(any(not(feature = "rsa-crate"), test, feature = "hazmat"))]
 mod compact;
 mod enckey;
