@@ -82,6 +82,20 @@ enum paramcrypt_status
   // another key pair, or of another format version); nothing of it was
   // loaded.
   PARAMCRYPT_ERR_INVALID_STATE = 104,
+  // Client: the device presented a public key other than the pinned one;
+  // nothing secret was sent (`paramcrypt_client_error_message` names both
+  // fingerprints; `paramcrypt_client_repin` accepts the new key).
+  PARAMCRYPT_ERR_PIN_MISMATCH = 105,
+  // Client: too many 40002 answers in a short time; no more encrypted
+  // calls until `paramcrypt_client_reset_failures` (a possible attack).
+  PARAMCRYPT_ERR_FAILURE_BUDGET = 106,
+  // Client: the transport callback failed.
+  PARAMCRYPT_ERR_TRANSPORT = 107,
+  // Client: the device answered a JSON-RPC error other than 40002
+  // (`paramcrypt_client_error_message` shows it).
+  PARAMCRYPT_ERR_RPC = 108,
+  // Client: the device's answer is not what the protocol says.
+  PARAMCRYPT_ERR_BAD_RESPONSE = 109,
   // An internal error (a panic was caught at the boundary). Please report it.
   PARAMCRYPT_ERR_PANIC = 900,
   // JSON-RPC 40002 "Encryption Failed": unwrapping or decrypting failed
@@ -229,6 +243,12 @@ typedef uint32_t paramcrypt_server_event_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A client of one device: its pinned public key, common key, failure
+// budget and transport. Opaque; create with `paramcrypt_client_new`,
+// release with `paramcrypt_client_free`, which wipes its common key and
+// last result. Thread-safe: calls on one client run one at a time.
+typedef struct paramcrypt_client paramcrypt_client;
+
 // An RSA key pair (the server's). Opaque; create with
 // `paramcrypt_keypair_generate` or `paramcrypt_keypair_from_*`, release with
 // `paramcrypt_keypair_free`. Immutable: share it between threads freely.
@@ -256,6 +276,56 @@ typedef struct paramcrypt_server_session paramcrypt_server_session;
 // `paramcrypt_session_new` (client) or `paramcrypt_keypair_unwrap` (server),
 // release with `paramcrypt_session_free`, which wipes the key. Immutable.
 typedef struct paramcrypt_session paramcrypt_session;
+
+// How a client behaves (`paramcrypt_client_config_init` fills the
+// defaults: the protocol's advice).
+typedef struct {
+  // The RSA padding the device expects (a `paramcrypt_padding` value).
+  uint32_t padding;
+  // The IV mode the device accepts (a `paramcrypt_mode` value).
+  uint32_t mode;
+  // Calls per common key: 1 (the default) makes a fresh key, so a fresh
+  // IV, for every call; more saves the device an RSA operation per call.
+  uint32_t reuse_calls;
+  // The longest a common key is used, in seconds (0: no age limit).
+  uint32_t reuse_seconds;
+  // 40002 answers within `failure_window_seconds` after which the client
+  // sends no more encrypted calls (default 3).
+  uint32_t failure_budget;
+  // The window of `failure_budget` (default 600).
+  uint32_t failure_window_seconds;
+  // Which public-key sizes to accept (a `paramcrypt_key_sizes` value).
+  uint32_t key_sizes;
+  // The largest response the transport may return (default 65,536).
+  size_t max_response_len;
+} paramcrypt_client_config;
+
+// Sends one JSON-RPC request to a service of the device (over HTTP: POST
+// `request` to `/sony/<service>`, with the X-Auth-PSK header the device
+// needs) and writes the response body to `response`. Returns 0 and sets
+// `*response_len` on success; anything else is a transport failure (a
+// response longer than `response_cap` included). `service` and `request`
+// are not NUL-terminated. Called on the thread that makes the call.
+typedef int32_t (*paramcrypt_transport_callback)(void *user,
+                                                 const uint8_t *service,
+                                                 size_t service_len,
+                                                 const uint8_t *request,
+                                                 size_t request_len,
+                                                 uint8_t *response,
+                                                 size_t response_cap,
+                                                 size_t *response_len);
+
+// A parameter of a call: a name and a value, neither NUL-terminated.
+typedef struct {
+  // The parameter's name.
+  const uint8_t *name;
+  // The length of `name`.
+  size_t name_len;
+  // The value (a secret's UTF-8 text; unused for `decrypt` names).
+  const uint8_t *value;
+  // The length of `value`.
+  size_t value_len;
+} paramcrypt_param;
 
 // Fills `buf` with `len` cryptographically secure random bytes. Returns 0 on
 // success and anything else on failure, which paramcrypt reports as
@@ -398,6 +468,114 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
+// Fills `*config` with the defaults: PKCS#1 v1.5, key:iv mode, a fresh
+// common key per call, at most 3 failures in 10 minutes, 2048- to
+// 4096-bit keys, responses up to 64 KiB. Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+paramcrypt_status paramcrypt_client_config_init(paramcrypt_client_config *config);
+
+// Makes a client with `*config` over `transport(user, ...)` and stores a
+// new handle in `*out`. No request is sent yet: the first encrypted call
+// fetches the device's public key and pins it, unless
+// `paramcrypt_client_pin` set the pin first.
+//
+// Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding, mode or key
+// sizes; a failure budget or `reuse_calls` of 0; `max_response_len` 0 or
+// above 16 MiB), `PARAMCRYPT_ERR_NULL_ARGUMENT`. The handle is
+// thread-safe: calls on it run one at a time.
+paramcrypt_status paramcrypt_client_new(const paramcrypt_client_config *config,
+                                        paramcrypt_transport_callback transport,
+                                        void *user,
+                                        paramcrypt_client **out);
+
+// Pins the device's public key to `fingerprint` (`SHA256:` and base64, as
+// `paramcrypt_client_fingerprint` gave it before): a device presenting
+// another key gets nothing secret, and calls fail with
+// `PARAMCRYPT_ERR_PIN_MISMATCH`. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT`
+// (not UTF-8), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+paramcrypt_status paramcrypt_client_pin(paramcrypt_client *client,
+                                        const uint8_t *fingerprint,
+                                        size_t fingerprint_len);
+
+// Writes the pinned fingerprint (given to `paramcrypt_client_pin`, or the
+// device's first key's) to `out`: store it for the next client. `*out_len`
+// is 0 while nothing is pinned. Errors as for other outputs.
+paramcrypt_status paramcrypt_client_fingerprint(const paramcrypt_client *client,
+                                                uint8_t *out,
+                                                size_t out_cap,
+                                                size_t *out_len);
+
+// Forgets the pin: the next call pins whatever key the device presents.
+// Only for a device whose key really changed. Errors:
+// `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+paramcrypt_status paramcrypt_client_repin(paramcrypt_client *client);
+
+// Ends a spent failure budget (`PARAMCRYPT_ERR_FAILURE_BUDGET`): the
+// application decided to go on. Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+paramcrypt_status paramcrypt_client_reset_failures(paramcrypt_client *client);
+
+// Calls `method` (JSON-RPC `version`, such as "1.0") of `service` (such as
+// "appControl"), and writes the result (the JSON of the response's
+// `result`, with the fields named in `decrypt` decrypted to their text) to
+// `out`.
+//
+// - `params_json`: the plain parameters as a JSON object text (`{"a":1}`),
+//   or empty for none.
+// - `secrets`: parameters sent encrypted (their values UTF-8 text); with
+//   them the call carries `encKey`.
+// - `decrypt`: names of result fields to decrypt (their `value` unused).
+//
+// The client makes a fresh common key per call (or reuses one per its
+// configuration), fetches and checks the device's public key when it has
+// none, and on 40002 starts over once; a call without secrets or
+// `decrypt` names is sent plain. The result stays available to
+// `paramcrypt_client_result` until the next call (so a too small `out`
+// loses nothing: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` with the size needed).
+//
+// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002, also after starting
+// over), `PARAMCRYPT_ERR_FAILURE_BUDGET` (nothing sent; a possible active
+// attack), `PARAMCRYPT_ERR_PIN_MISMATCH` (nothing secret sent),
+// `PARAMCRYPT_ERR_TRANSPORT`, `PARAMCRYPT_ERR_RPC` (another JSON-RPC error),
+// `PARAMCRYPT_ERR_BAD_RESPONSE`, `PARAMCRYPT_ERR_INVALID_ARGUMENT` (text
+// that is not UTF-8, `params_json` that is not a JSON object),
+// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`;
+// `paramcrypt_client_error_message` says more (never a secret).
+paramcrypt_status paramcrypt_client_call(paramcrypt_client *client,
+                                         const uint8_t *service,
+                                         size_t service_len,
+                                         const uint8_t *method,
+                                         size_t method_len,
+                                         const uint8_t *version,
+                                         size_t version_len,
+                                         const uint8_t *params_json,
+                                         size_t params_json_len,
+                                         const paramcrypt_param *secrets,
+                                         size_t secrets_len,
+                                         const paramcrypt_param *decrypt,
+                                         size_t decrypt_len,
+                                         uint8_t *out,
+                                         size_t out_cap,
+                                         size_t *out_len);
+
+// Writes the last call's result (see `paramcrypt_client_call`) to `out`:
+// for a result that did not fit the call's buffer. `*out_len` is 0 after a
+// failed call. Errors as for other outputs.
+paramcrypt_status paramcrypt_client_result(const paramcrypt_client *client,
+                                           uint8_t *out,
+                                           size_t out_cap,
+                                           size_t *out_len);
+
+// Writes what went wrong in the last call (English, never a secret; for a
+// pin mismatch it names both fingerprints) to `out`; `*out_len` is 0 after
+// a call that succeeded. Errors as for other outputs.
+paramcrypt_status paramcrypt_client_error_message(const paramcrypt_client *client,
+                                                  uint8_t *out,
+                                                  size_t out_cap,
+                                                  size_t *out_len);
+
+// Releases a client and wipes its common key and last result. NULL is a
+// no-op. The handle must not be in use by another thread, nor used again.
+void paramcrypt_client_free(paramcrypt_client *client);
+
 // Generates an RSA key pair of `bits` bits (2048, 3072 or 4096) with the
 // OS RNG, and stores a new handle in `*out`.
 //
@@ -527,6 +705,35 @@ const char *paramcrypt_version(void);
 // are not called), or the callback (or OS RNG) with the other two. Never
 // NULL. Thread-safe.
 const char *paramcrypt_rsa_backend(void);
+
+// Parses a public key in any form devices and their documentation publish
+// and stores a new handle in `*out`: base64 of the DER
+// SubjectPublicKeyInfo (the `getPublicKey` value), PEM (`PUBLIC KEY` or
+// PKCS#1 `RSA PUBLIC KEY`), base64 of a DER PKCS#1 RSAPublicKey, or the
+// OpenSSH wire form (`ssh-rsa`, e, n; base64, with or without the
+// `ssh-rsa ` prefix and a comment). Every form gets the checks of
+// `paramcrypt_public_key_from_der`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
+// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+paramcrypt_status paramcrypt_public_key_from_published(const uint8_t *text,
+                                                       size_t text_len,
+                                                       paramcrypt_public_key **out);
+
+// Like `paramcrypt_public_key_from_published`, with the key sizes `sizes`
+// (a `paramcrypt_key_sizes` value) allows.
+paramcrypt_status paramcrypt_public_key_from_published_with_sizes(const uint8_t *text,
+                                                                  size_t text_len,
+                                                                  uint32_t sizes,
+                                                                  paramcrypt_public_key **out);
+
+// Writes the key's fingerprint: `SHA256:` and the unpadded base64 of the
+// SHA-256 digest of its DER SubjectPublicKeyInfo (50 bytes, not
+// NUL-terminated), what a client pins. Errors:
+// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
+// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+paramcrypt_status paramcrypt_public_key_fingerprint(const paramcrypt_public_key *public_key,
+                                                    uint8_t *out,
+                                                    size_t out_cap,
+                                                    size_t *out_len);
 
 // Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo
 // of a 2048- to 4096-bit key; CR/LF line breaks tolerated) and stores a new

@@ -33,6 +33,13 @@ pub struct paramcrypt_server(pub(crate) paramcrypt_core::Server);
 /// key is refused.
 pub struct paramcrypt_server_session(pub(crate) paramcrypt_core::ServerSession);
 
+/// A client of one device: its pinned public key, common key, failure
+/// budget and transport. Opaque; create with `paramcrypt_client_new`,
+/// release with `paramcrypt_client_free`, which wipes its common key and
+/// last result. Thread-safe: calls on one client run one at a time.
+#[cfg(feature = "client")]
+pub struct paramcrypt_client(pub(crate) std::sync::Mutex<crate::client::ClientState>);
+
 // "PC" and two letters each.
 impl Handle for paramcrypt_keypair {
     const TAG: u32 = u32::from_be_bytes(*b"PCKP");
@@ -52,4 +59,9 @@ impl Handle for paramcrypt_server {
 
 impl Handle for paramcrypt_server_session {
     const TAG: u32 = u32::from_be_bytes(*b"PCSS");
+}
+
+#[cfg(feature = "client")]
+impl Handle for paramcrypt_client {
+    const TAG: u32 = u32::from_be_bytes(*b"PCCL");
 }

@@ -35,7 +35,8 @@
 //!   transmuted. No panic crosses the boundary: it becomes `PARAMCRYPT_ERR_PANIC`.
 //!
 //! Features: `std` (default: the OS RNG, panics caught at the boundary),
-//! `oaep` (default: the OAEP paddings) and `embedded` (firmware, without
+//! `oaep` (default: the OAEP paddings), `client` (default: the client
+//! object, `paramcrypt_client_*`) and `embedded` (firmware, without
 //! `std`: the allocator calls the C library's `malloc`/`free` and a panic
 //! calls `abort()`).
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -54,6 +55,8 @@ compile_error!(
 mod embedded;
 
 mod boundary;
+#[cfg(feature = "client")]
+mod client;
 mod handles;
 mod keypair;
 mod library_info;
@@ -66,6 +69,10 @@ mod status;
 #[cfg(test)]
 mod pointer_tests;
 
+#[cfg(feature = "client")]
+pub use client::{paramcrypt_client_config, paramcrypt_param, paramcrypt_transport_callback};
+#[cfg(feature = "client")]
+pub use handles::paramcrypt_client;
 pub use handles::{
     paramcrypt_keypair, paramcrypt_public_key, paramcrypt_server, paramcrypt_server_session,
     paramcrypt_session,

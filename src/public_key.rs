@@ -51,6 +51,61 @@ fn from_der(data: &[u8], sizes: KeySizes) -> Result<PublicKey, paramcrypt_status
     Ok(PublicKey::from_der_with(data, sizes)?)
 }
 
+fn from_published(data: &[u8], sizes: KeySizes) -> Result<PublicKey, paramcrypt_status> {
+    Ok(PublicKey::from_published_with(data, sizes)?)
+}
+
+/// Parses a public key in any form devices and their documentation publish
+/// and stores a new handle in `*out`: base64 of the DER
+/// SubjectPublicKeyInfo (the `getPublicKey` value), PEM (`PUBLIC KEY` or
+/// PKCS#1 `RSA PUBLIC KEY`), base64 of a DER PKCS#1 RSAPublicKey, or the
+/// OpenSSH wire form (`ssh-rsa`, e, n; base64, with or without the
+/// `ssh-rsa ` prefix and a comment). Every form gets the checks of
+/// `paramcrypt_public_key_from_der`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
+/// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_public_key_from_published(
+    text: *const u8,
+    text_len: usize,
+    out: *mut *mut paramcrypt_public_key,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe { load_public(text, text_len, KeySizes::Modern, out, from_published) })
+}
+
+/// Like `paramcrypt_public_key_from_published`, with the key sizes `sizes`
+/// (a `paramcrypt_key_sizes` value) allows.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_public_key_from_published_with_sizes(
+    text: *const u8,
+    text_len: usize,
+    sizes: u32,
+    out: *mut *mut paramcrypt_public_key,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe { load_public_with_sizes(text, text_len, sizes, out, from_published) })
+}
+
+/// Writes the key's fingerprint: `SHA256:` and the unpadded base64 of the
+/// SHA-256 digest of its DER SubjectPublicKeyInfo (50 bytes, not
+/// NUL-terminated), what a client pins. Errors:
+/// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
+/// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn paramcrypt_public_key_fingerprint(
+    public_key: *const paramcrypt_public_key,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> paramcrypt_status {
+    // SAFETY: the caller upholds the module's pointer rules.
+    guard_status(|| unsafe {
+        export_public(public_key, out, out_cap, out_len, |k| {
+            Ok(k.fingerprint()?.into_bytes())
+        })
+    })
+}
+
 /// Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo
 /// of a 2048- to 4096-bit key; CR/LF line breaks tolerated) and stores a new
 /// handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY` (also for a

@@ -51,6 +51,20 @@ pub enum paramcrypt_status {
     /// another key pair, or of another format version); nothing of it was
     /// loaded.
     PARAMCRYPT_ERR_INVALID_STATE = 104,
+    /// Client: the device presented a public key other than the pinned one;
+    /// nothing secret was sent (`paramcrypt_client_error_message` names both
+    /// fingerprints; `paramcrypt_client_repin` accepts the new key).
+    PARAMCRYPT_ERR_PIN_MISMATCH = 105,
+    /// Client: too many 40002 answers in a short time; no more encrypted
+    /// calls until `paramcrypt_client_reset_failures` (a possible attack).
+    PARAMCRYPT_ERR_FAILURE_BUDGET = 106,
+    /// Client: the transport callback failed.
+    PARAMCRYPT_ERR_TRANSPORT = 107,
+    /// Client: the device answered a JSON-RPC error other than 40002
+    /// (`paramcrypt_client_error_message` shows it).
+    PARAMCRYPT_ERR_RPC = 108,
+    /// Client: the device's answer is not what the protocol says.
+    PARAMCRYPT_ERR_BAD_RESPONSE = 109,
     /// An internal error (a panic was caught at the boundary). Please report it.
     PARAMCRYPT_ERR_PANIC = 900,
     /// JSON-RPC 40002 "Encryption Failed": unwrapping or decrypting failed
@@ -84,7 +98,7 @@ const fn nul_terminated<const N: usize>(text: &str) -> [u8; N] {
 
 impl paramcrypt_status {
     /// Every status, for converting numbers that come from C.
-    const ALL: [paramcrypt_status; 13] = [
+    const ALL: [paramcrypt_status; 18] = [
         Self::PARAMCRYPT_OK,
         Self::PARAMCRYPT_ERR_NULL_ARGUMENT,
         Self::PARAMCRYPT_ERR_INVALID_ARGUMENT,
@@ -96,6 +110,11 @@ impl paramcrypt_status {
         Self::PARAMCRYPT_ERR_RNG,
         Self::PARAMCRYPT_ERR_KEY_TOO_SMALL,
         Self::PARAMCRYPT_ERR_INVALID_STATE,
+        Self::PARAMCRYPT_ERR_PIN_MISMATCH,
+        Self::PARAMCRYPT_ERR_FAILURE_BUDGET,
+        Self::PARAMCRYPT_ERR_TRANSPORT,
+        Self::PARAMCRYPT_ERR_RPC,
+        Self::PARAMCRYPT_ERR_BAD_RESPONSE,
         Self::PARAMCRYPT_ERR_PANIC,
         Self::PARAMCRYPT_ERR_ENCRYPTION_FAILED,
     ];
@@ -127,6 +146,15 @@ impl paramcrypt_status {
             Self::PARAMCRYPT_ERR_RNG => c_str_of!(Error::Rng.message()),
             Self::PARAMCRYPT_ERR_KEY_TOO_SMALL => c_str_of!(Error::KeyTooSmall.message()),
             Self::PARAMCRYPT_ERR_INVALID_STATE => c_str_of!(Error::InvalidState.message()),
+            Self::PARAMCRYPT_ERR_PIN_MISMATCH => {
+                c"the device presented a public key other than the pinned one"
+            }
+            Self::PARAMCRYPT_ERR_FAILURE_BUDGET => {
+                c"too many encryption failures: no more encrypted calls (possible attack)"
+            }
+            Self::PARAMCRYPT_ERR_TRANSPORT => c"the transport failed",
+            Self::PARAMCRYPT_ERR_RPC => c"the device answered a JSON-RPC error",
+            Self::PARAMCRYPT_ERR_BAD_RESPONSE => c"the device's answer is malformed",
             Self::PARAMCRYPT_ERR_PANIC => c"internal error (panic)",
             Self::PARAMCRYPT_ERR_ENCRYPTION_FAILED => {
                 c_str_of!(ENCRYPTION_FAILED_MESSAGE)
@@ -281,7 +309,7 @@ mod tests {
         for status in paramcrypt_status::ALL {
             assert_eq!(paramcrypt_status::from_u32(status as u32), Some(status));
         }
-        for unknown in [6, 99, 105, 899, 901, 40001, 40003, u32::MAX] {
+        for unknown in [6, 99, 110, 899, 901, 40001, 40003, u32::MAX] {
             assert_eq!(paramcrypt_status::from_u32(unknown), None);
         }
     }

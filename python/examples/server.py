@@ -12,10 +12,17 @@ URL layout of deployed devices: POST /sony/<service>.
               getSecretData(encKey)   -> [{"secretData": <the caller's
                                           secretData1, encrypted with its
                                           common key>}]
-The demo methods require the pre-shared key in the X-Auth-PSK header, as
-deployed devices do: an encKey does not authenticate its sender (anyone can
-make one from the public key). Stored secrets belong to the client that
-stored them: the common key it stored them with (paramcrypt's key_id).
+  appControl: setTextForm(encKey, text) (version 1.1) sets the device's text
+              form, as displays do
+              getTextForm(encKey) (1.1) -> [{"text": <the text form,
+                                          encrypted with the caller's
+                                          common key>}]
+The demo and appControl methods require the pre-shared key in the
+X-Auth-PSK header, as deployed devices do: an encKey does not authenticate
+its sender (anyone can make one from the public key). Stored secrets belong
+to the client that stored them: the common key it stored them with
+(paramcrypt's key_id). The text form belongs to the device: any caller with
+the PSK reads it, under its own common key.
 
 Encrypted parameters go through a paramcrypt.Server, with the client's IP
 address as its peer: a client reusing its encKey costs no RSA work, and a
@@ -140,6 +147,8 @@ class Device:
         self._saved_failures = self.server.stats().failures
         # key_id of the storing client's common key -> its secretData1.
         self._secrets: OrderedDict[int, bytes] = OrderedDict()
+        # The device's text form (appControl setTextForm / getTextForm).
+        self._text_form = ""
 
     def save_state(self, only_after_failures: bool = False) -> None:
         """Writes the failure state next to the key file (when it has one);
@@ -158,6 +167,8 @@ class Device:
             ("encryption", "getPublicKey"): (self.get_public_key, False),
             ("demo", "sendSecretData"): (self.send_secret_data, True),
             ("demo", "getSecretData"): (self.get_secret_data, True),
+            ("appControl", "setTextForm"): (self.set_text_form, True),
+            ("appControl", "getTextForm"): (self.get_text_form, True),
         }
         if (service, method) not in handlers:
             raise RpcError(NO_SUCH_METHOD)
@@ -202,6 +213,21 @@ class Device:
             with self._lock:
                 secret = self._secrets.get(session.key_id, b"")
             return [{"secretData": session.encrypt(secret)}]
+
+    def set_text_form(self, params: dict[str, Any], peer: str) -> list[Any]:
+        if not isinstance(params.get("text"), str):
+            raise RpcError(ILLEGAL_ARGUMENT)
+        with self._session(params, peer) as session:
+            text = session.decrypt_text(params["text"])
+        with self._lock:
+            self._text_form = text
+        return []
+
+    def get_text_form(self, params: dict[str, Any], peer: str) -> list[Any]:
+        with self._session(params, peer) as session:
+            with self._lock:
+                text = self._text_form
+            return [{"text": session.encrypt(text)}]
 
 
 def make_handler(device: Device) -> type:

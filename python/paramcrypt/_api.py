@@ -305,6 +305,22 @@ class PublicKey(_Handle):
         with _input(der, "der", text=False) as (buf, n):
             return cls(_new_handle(lambda out: _ffi.public_key_from_der_with_sizes(buf, n, sizes, out)))
 
+    @classmethod
+    def from_published(cls, text: str | BytesLike, allow_legacy_1024: bool = False) -> PublicKey:
+        """Any form devices and their documentation publish: base64 DER
+        SPKI (the getPublicKey value), PEM (SPKI or PKCS#1), base64 DER
+        PKCS#1, or the OpenSSH `ssh-rsa` wire form (with or without its
+        `ssh-rsa ` prefix). Raises InvalidKey."""
+        sizes = _key_sizes(allow_legacy_1024)
+        with _input(text, "text") as (buf, n):
+            return cls(_new_handle(lambda out: _ffi.public_key_from_published_with_sizes(buf, n, sizes, out)))
+
+    @property
+    def fingerprint(self) -> str:
+        """`SHA256:` and the unpadded base64 of the SHA-256 digest of the DER
+        SPKI: what a client pins."""
+        return self._export(_ffi.public_key_fingerprint).decode("ascii")
+
     def to_base64(self) -> str:
         """The getPublicKey value: base64 of the DER SubjectPublicKeyInfo."""
         return self._export(_ffi.public_key_to_base64).decode("ascii")

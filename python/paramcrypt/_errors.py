@@ -22,6 +22,11 @@ class Status(enum.IntEnum):
     RNG = 102
     KEY_TOO_SMALL = 103
     INVALID_STATE = 104
+    PIN_MISMATCH = 105
+    FAILURE_BUDGET = 106
+    TRANSPORT = 107
+    RPC = 108
+    BAD_RESPONSE = 109
     PANIC = 900
     ENCRYPTION_FAILED = 40002
 
@@ -68,6 +73,34 @@ class InvalidState(ParamcryptError, ValueError):
     loaded."""
 
 
+class PinMismatch(ParamcryptError):
+    """The device presented a public key other than the pinned one; nothing
+    secret was sent. The message names both fingerprints; Client.repin()
+    accepts the new key (only if the device's key really changed)."""
+
+
+class FailureBudgetSpent(ParamcryptError):
+    """Too many 40002 answers in a short time: the client sends no more
+    encrypted calls until Client.reset_failures(). Someone may be tampering
+    with the traffic."""
+
+
+class TransportError(ParamcryptError, OSError):
+    """The transport failed (connection, timeout, HTTP error)."""
+
+
+class RpcError(ParamcryptError):
+    """The device answered a JSON-RPC error other than 40002; `error_code`
+    and `error_message` are the device's."""
+
+    error_code: int = -1
+    error_message: str = ""
+
+
+class BadResponse(ParamcryptError):
+    """The device's answer is not what the protocol says."""
+
+
 class BufferTooSmall(ParamcryptError):
     """Internal: an output buffer was too small. The bindings size every
     buffer with a size query first, so this escaping to a caller is a bug."""
@@ -80,6 +113,11 @@ _EXCEPTIONS: dict[int, type[ParamcryptError]] = {
     Status.KEY_TOO_SMALL: KeyTooSmall,
     Status.RNG: RngError,
     Status.INVALID_STATE: InvalidState,
+    Status.PIN_MISMATCH: PinMismatch,
+    Status.FAILURE_BUDGET: FailureBudgetSpent,
+    Status.TRANSPORT: TransportError,
+    Status.RPC: RpcError,
+    Status.BAD_RESPONSE: BadResponse,
     Status.BUFFER_TOO_SMALL: BufferTooSmall,
 }
 

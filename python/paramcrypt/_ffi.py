@@ -94,6 +94,32 @@ class ServerStatsStruct(ctypes.Structure):
     ]
 
 
+class ClientConfigStruct(ctypes.Structure):
+    """paramcrypt_client_config."""
+
+    _fields_ = [
+        ("padding", c_uint32),
+        ("mode", c_uint32),
+        ("reuse_calls", c_uint32),
+        ("reuse_seconds", c_uint32),
+        ("failure_budget", c_uint32),
+        ("failure_window_seconds", c_uint32),
+        ("key_sizes", c_uint32),
+        ("max_response_len", c_size_t),
+    ]
+
+
+class ParamStruct(ctypes.Structure):
+    """paramcrypt_param."""
+
+    _fields_ = [("name", c_uint8_p), ("name_len", c_size_t), ("value", c_uint8_p), ("value_len", c_size_t)]
+
+
+TRANSPORT_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int32, ctypes.c_void_p, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_uint8_p, c_size_t, c_size_t_p
+)
+ClientConfigPointer = ctypes.POINTER(ClientConfigStruct)
+ParamPointer = ctypes.POINTER(ParamStruct)
 ServerConfigPointer = ctypes.POINTER(ServerConfigStruct)
 ServerStatsPointer = ctypes.POINTER(ServerStatsStruct)
 
@@ -220,6 +246,13 @@ public_key_from_der_with_sizes = _status_fn(
 public_key_to_base64 = _status_fn("paramcrypt_public_key_to_base64", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
 public_key_to_pem = _status_fn("paramcrypt_public_key_to_pem", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
 public_key_to_der = _status_fn("paramcrypt_public_key_to_der", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
+public_key_from_published = _status_fn("paramcrypt_public_key_from_published", [c_uint8_p, c_size_t, c_void_pp])
+public_key_from_published_with_sizes = _status_fn(
+    "paramcrypt_public_key_from_published_with_sizes", [c_uint8_p, c_size_t, c_uint32, c_void_pp]
+)
+public_key_fingerprint = _status_fn(
+    "paramcrypt_public_key_fingerprint", [c_void_p, c_uint8_p, c_size_t, c_size_t_p]
+)
 public_key_bits = _declare("paramcrypt_public_key_bits", [c_void_p], c_size_t)
 public_key_wrapped_len = _declare("paramcrypt_public_key_wrapped_len", [c_void_p], c_size_t)
 public_key_free = _declare("paramcrypt_public_key_free", [c_void_p], None)
@@ -284,3 +317,28 @@ server_session_free = _declare("paramcrypt_server_session_free", [c_void_p], Non
 
 encrypted_len = _declare("paramcrypt_encrypted_len", [c_uint32, c_size_t], c_size_t)
 decrypted_max_len = _declare("paramcrypt_decrypted_max_len", [c_size_t], c_size_t)
+
+client_config_init = _status_fn("paramcrypt_client_config_init", [ClientConfigPointer])
+client_new = _status_fn("paramcrypt_client_new", [ClientConfigPointer, TRANSPORT_CALLBACK, c_void_p, c_void_pp])
+client_pin = _status_fn("paramcrypt_client_pin", [c_void_p, c_uint8_p, c_size_t])
+client_fingerprint = _status_fn("paramcrypt_client_fingerprint", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
+client_repin = _status_fn("paramcrypt_client_repin", [c_void_p])
+client_reset_failures = _status_fn("paramcrypt_client_reset_failures", [c_void_p])
+client_call = _status_fn(
+    "paramcrypt_client_call",
+    [
+        c_void_p,
+        c_uint8_p, c_size_t,
+        c_uint8_p, c_size_t,
+        c_uint8_p, c_size_t,
+        c_uint8_p, c_size_t,
+        ParamPointer, c_size_t,
+        ParamPointer, c_size_t,
+        c_uint8_p, c_size_t, c_size_t_p,
+    ],
+)
+client_result = _status_fn("paramcrypt_client_result", [c_void_p, c_uint8_p, c_size_t, c_size_t_p])
+client_error_message = _declare(
+    "paramcrypt_client_error_message", [c_void_p, c_uint8_p, c_size_t, c_size_t_p], c_uint32
+)
+client_free = _declare("paramcrypt_client_free", [c_void_p], None)

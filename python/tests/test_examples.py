@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import importlib.util
 import json
 import os
 import stat
@@ -17,20 +16,57 @@ import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from paramcrypt import PublicKey, Session
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def load_client_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("example_client", EXAMPLES / "client.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+class DemoClient:
+    """A hand-made client of the demo service (sendSecretData and
+    getSecretData): one common key for many calls, a new one after 40002.
+    The tests use it where they need the encKey and session in hand;
+    applications use paramcrypt.Client (test_client.py)."""
+
+    def __init__(self, url: str, psk: str) -> None:
+        self.url, self.psk = url, psk
+        self.session: Session | None = None
+        self.enc_key = ""
+        self.initializations = 0
+        self.encryption_failures = 0
+
+    def initialize(self) -> Session:
+        reply = post(self.url, "encryption", request("getPublicKey", {}))
+        public_key = PublicKey.from_base64(reply["result"][0]["publicKey"])
+        self.session = Session.new()
+        self.enc_key = self.session.wrap(public_key)
+        self.initializations += 1
+        return self.session
+
+    def _call(self, method: str, secrets: dict[str, str]) -> tuple[Any, Session]:
+        for attempt in range(2):
+            session = self.session or self.initialize()
+            params = {name: session.encrypt(value) for name, value in secrets.items()}
+            params["encKey"] = self.enc_key
+            reply = post(self.url, "demo", request(method, params), self.psk)
+            if "error" not in reply:
+                return reply, session
+            if reply["error"][0] == 40002 and attempt == 0:
+                self.encryption_failures += 1
+                self.session = None
+                continue
+            raise RuntimeError(f"{method}: {reply['error']}")
+        raise AssertionError("unreachable")
+
+    def send_secrets(self, secret1: str, secret2: str) -> None:
+        self._call("sendSecretData", {"secretData1": secret1, "secretData2": secret2})
+
+    def get_secret(self) -> bytes:
+        reply, session = self._call("getSecretData", {})
+        return session.decrypt(reply["result"][0]["secretData"])
 
 
 class Server:
@@ -101,9 +137,11 @@ def test_client_script_round_trip(key_file: Path) -> None:
         assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
         assert stat.S_IMODE(os.stat(server.psk_file).st_mode) == 0o600
         result = subprocess.run([sys.executable, str(EXAMPLES / "client.py"), "--url", server.url,
-                                 "--psk-file", str(server.psk_file)], capture_output=True, text=True, timeout=60)
+                                 "--psk-file", str(server.psk_file), "--known-devices",
+                                 str(key_file.with_name("known_devices"))],
+                                capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
-        assert "match (1 initialization(s), 0 x 40002)" in result.stdout
+        assert "under fresh common keys: match" in result.stdout
     finally:
         server.stop()
 
@@ -124,10 +162,9 @@ def test_key_is_reloaded_on_restart(key_file: Path) -> None:
 
 
 def test_client_recovers_from_40002_after_key_change(key_file: Path) -> None:
-    client_module = load_client_module()
     server = Server(key_file)
     try:
-        client = client_module.Client(server.url, server.psk)
+        client = DemoClient(server.url, server.psk)
         client.send_secrets("first", "second")
         assert client.get_secret() == b"first"
         assert (client.initializations, client.encryption_failures) == (1, 0)
@@ -138,6 +175,7 @@ def test_client_recovers_from_40002_after_key_change(key_file: Path) -> None:
     try:
         assert "does not match this key; starting with a fresh failure state" in server.lines[1]
         stale = client.enc_key
+        assert client.session is not None
         reply = post(server.url, "demo", json.dumps(
             {"method": "sendSecretData", "params": [{"secretData1": client.session.encrypt("x"), "encKey": stale}],
              "id": 7}).encode(), server.psk)
@@ -175,10 +213,9 @@ def request(method: str, params: dict[str, str], request_id: int = 1) -> bytes:
 
 
 def test_secret_methods_need_the_pre_shared_key(key_file: Path) -> None:
-    client_module = load_client_module()
     server = Server(key_file)
     try:
-        client = client_module.Client(server.url, server.psk)
+        client = DemoClient(server.url, server.psk)
         client.send_secrets("mine", "too")
         for psk in (None, "", "wrong", server.psk[:-1], server.psk + "x"):
             for method, params in (
@@ -195,16 +232,15 @@ def test_secret_methods_need_the_pre_shared_key(key_file: Path) -> None:
 
 
 def test_stored_secrets_belong_to_the_client_that_stored_them(key_file: Path) -> None:
-    client_module = load_client_module()
     server = Server(key_file)
     try:
-        alice = client_module.Client(server.url, server.psk)
-        bob = client_module.Client(server.url, server.psk)
+        alice = DemoClient(server.url, server.psk)
+        bob = DemoClient(server.url, server.psk)
         alice.send_secrets("alice's secret", "a")
         bob.send_secrets("bob's secret", "b")
         assert alice.get_secret() == b"alice's secret"
         assert bob.get_secret() == b"bob's secret"
-        carol = client_module.Client(server.url, server.psk)
+        carol = DemoClient(server.url, server.psk)
         assert carol.get_secret() == b""  # stored nothing: gets nothing
     finally:
         server.stop()
@@ -217,13 +253,13 @@ def test_a_replayed_enc_key_is_no_padding_oracle(key_file: Path) -> None:
     The server refuses the common key after the first failure, and the
     attacker's address after ten: every forged request after the first
     failure gets 40002, and nothing is recovered."""
-    client_module = load_client_module()
     server = Server(key_file)
     try:
-        victim = client_module.Client(server.url, server.psk)
+        victim = DemoClient(server.url, server.psk)
         secret = "the victim's 40-byte password, captured"
         victim.send_secrets(secret, "x")
         captured_enc_key = victim.enc_key
+        assert victim.session is not None
         ciphertext = base64.b64decode(victim.session.encrypt(secret))
         assert len(ciphertext) == 48
 
@@ -269,8 +305,6 @@ def test_the_cross_key_attack_from_another_address_recovers_nothing(key_file: Pa
     A guess about the plaintext carries over from key to key, so refusing
     each key does not stop this; locking the attacker's address down after
     ten failures does, and the victim stays served."""
-    from paramcrypt import PublicKey, Session
-
     server = Server(key_file)
     try:
         reply = post(server.url, "encryption", request("getPublicKey", {}))
@@ -309,8 +343,6 @@ def test_the_failure_state_survives_a_restart(key_file: Path) -> None:
     """Ten failures lock the attacker's address down for an hour; the state
     is saved next to the key file (mode 0600), so the restarted server keeps
     the lockdown while the victim is served."""
-    from paramcrypt import PublicKey, Session
-
     forged = base64.b64encode(b"\x5a" * 17).decode()
     server = Server(key_file)
     try:

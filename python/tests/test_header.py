@@ -36,6 +36,11 @@ C_TO_CTYPES: dict[str, Any] = {
     "const paramcrypt_server_config *": _ffi.ServerConfigPointer,
     "paramcrypt_server_config *": _ffi.ServerConfigPointer,
     "paramcrypt_server_stats *": _ffi.ServerStatsPointer,
+    "paramcrypt_transport_callback": _ffi.TRANSPORT_CALLBACK,
+    "const paramcrypt_client_config *": _ffi.ClientConfigPointer,
+    "paramcrypt_client_config *": _ffi.ClientConfigPointer,
+    "const paramcrypt_param *": _ffi.ParamPointer,
+    "int32_t": ctypes.c_int32,
 }
 # The structs the bindings mirror field by field.
 STRUCTS: dict[str, Any] = {
@@ -43,8 +48,10 @@ STRUCTS: dict[str, Any] = {
     "paramcrypt_server_config": _ffi.ServerConfigStruct,
     "paramcrypt_server_event": _ffi.ServerEventStruct,
     "paramcrypt_server_stats": _ffi.ServerStatsStruct,
+    "paramcrypt_client_config": _ffi.ClientConfigStruct,
+    "paramcrypt_param": _ffi.ParamStruct,
 }
-HANDLES = "keypair|public_key|session|server|server_session"
+HANDLES = "keypair|public_key|session|server|server_session|client"
 HANDLE = re.compile(rf"^(const )?paramcrypt_({HANDLES}) \*$")
 HANDLE_SLOT = re.compile(rf"^paramcrypt_({HANDLES}) \*\*$")
 
