@@ -121,8 +121,10 @@ test-c: build
 
 # The Python bindings, installed into the venv with pip (as users would: pip
 # builds libparamcrypt.so into the package), and their tests run against that
-# installed copy; then the wheel, in a fresh virtual environment.
+# installed copy (with the command-line tool, which they call against the
+# example server); then the wheel, in a fresh virtual environment.
 test-python: venv build
+	$(CARGO) build --quiet --release -p paramcrypt-cli
 	$(VPY) -m pip install --quiet --disable-pip-version-check --no-build-isolation ./python
 	cd /tmp && env -u PARAMCRYPT_LIB $(CURDIR)/$(VPY) -c \
 	  'import paramcrypt, sys; assert "site-packages" in paramcrypt.library_path, paramcrypt.library_path'

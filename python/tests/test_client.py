@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +33,10 @@ from paramcrypt import (
     Session,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+# The command-line tool (`make test-python` builds it first).
+CLI = os.environ.get("PARAMCRYPT_CLI") or str(ROOT / "target" / "release" / "paramcrypt")
 
 
 class Recording:
@@ -256,3 +260,42 @@ def test_the_forms_of_a_key_with_exponent_35_made_by_openssl_and_ssh_keygen() ->
         text = (published / name).read_bytes()
         assert PublicKey.from_published(text).fingerprint == fingerprint, name
         opens_with_openssl(private, text)
+
+
+def test_the_cli_stores_a_secret_and_reads_it_back_in_a_second_invocation(tmp_path: Path) -> None:
+    assert Path(CLI).is_file(), f"{CLI} not built: cargo build --release -p paramcrypt-cli"
+    key_file, known = tmp_path / "key.pem", tmp_path / "known_devices"
+    server = Server(key_file)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        options = ["--version", "1.1", "--psk-file", str(server.psk_file), "--known-devices", str(known)]
+        return subprocess.run([CLI, "call", f"{server.url}/sony/appControl", *args, *options],
+                              capture_output=True, text=True, timeout=60)
+
+    try:
+        stored = cli("setTextForm", "--secret", "text=a secret for the cli")
+        assert stored.returncode == 0, stored.stderr
+        assert json.loads(stored.stdout)["result"] == []
+        assert "a secret for the cli" not in stored.stdout + stored.stderr
+        read = cli("getTextForm", "--decrypt", "text")
+        assert read.returncode == 0, read.stderr
+        assert json.loads(read.stdout)["result"] == [{"text": "a secret for the cli"}]
+        pinned = KnownDevices(known).get(server.url)
+        assert pinned is not None and pinned.startswith("SHA256:")
+    finally:
+        server.stop()
+    key_file.unlink()  # a new device key: the pin stops the CLI
+    server = Server(key_file, server.port)
+    try:
+        refused = cli("setTextForm", "--secret", "text=another secret")
+        assert refused.returncode != 0 and pinned in refused.stderr and "another secret" not in refused.stderr
+        assert "result" not in refused.stdout
+        repinned = cli("setTextForm", "--secret", "text=another secret", "--repin")
+        assert repinned.returncode == 0, repinned.stderr
+        assert KnownDevices(known).get(server.url) not in (None, pinned)
+        error = subprocess.run([CLI, "call", f"{server.url}/sony/appControl", "noSuchMethod", "--psk-file",
+                                str(server.psk_file), "--known-devices", str(known), "--secret", "x=y"],
+                               capture_output=True, text=True, timeout=60)
+        assert error.returncode != 0 and json.loads(error.stdout)["error"] == [12, "No Such Method"]
+    finally:
+        server.stop()
