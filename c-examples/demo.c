@@ -11,16 +11,23 @@
  * sender (locked down after ten in a day), so that replayed encKeys are no
  * padding oracle. The secret methods need the pre-shared key (the
  * X-Auth-PSK header of deployed devices), and stored secrets belong to the
- * common key that stored them. The client fetches the public key, sends
- * sendSecretData with two secrets and encKey, reads the first back with
- * getSecretData; an attacker replays the captured encKey with a forged
- * secret from its own address and the key is refused; the client starts
- * over; and after the
- * server restarts with a new key the client recovers from 40002 again.
- * Secret values and the PSK are never printed.
+ * common key that stored them.
  *
- * The JSON handling is deliberately minimal (fixed field lookup, no escapes):
- * enough for these messages, not a JSON parser.
+ * The client is a paramcrypt_client over a transport callback (here an
+ * in-process "HTTP POST"): it fetches and pins the device's public key,
+ * makes a fresh common key per call, sends sendSecretData with two secrets
+ * and encKey, reads the first back with getSecretData (decrypted by the
+ * client object), and handles 40002. An attacker replays a captured encKey
+ * with a forged secret from its own address and the key is refused; the
+ * client, with its fresh keys, is unaffected; after the server restarts
+ * with a new key, the pin stops the client before it sends a secret, until
+ * the key change is confirmed (re-pin). Secret values and the PSK are never
+ * printed.
+ *
+ * The device's JSON handling is deliberately minimal (fixed field lookup,
+ * no escapes): enough for these messages, not a JSON parser. The client
+ * needs none: it gives the client object names and values, and gets the
+ * result's JSON back.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -290,13 +297,6 @@ static void server_handle(struct server *server, const char *peer, const char *p
 
 /* ------------------------------------------------------------------ client */
 
-struct client {
-    paramcrypt_session *session;
-    char enc_key[FIELD_CAP];
-    const char *psk;
-    long next_id;
-};
-
 /* The addresses requests come from: the server counts failures per peer. */
 #define CLIENT_ADDRESS "192.0.2.10"
 #define ATTACKER_ADDRESS "192.0.2.66"
@@ -309,34 +309,98 @@ static void call(struct server *server, const char *peer, const char *psk, const
     printf("<- %s\n", response);
 }
 
-static int client_initialize(struct client *client, struct server *server) {
-    char request[MSG_CAP], response[MSG_CAP], b64[1024];
-    paramcrypt_public_key *public_key = NULL;
-    size_t enc_key_len = 0;
-    int ok;
-    printf("# client: initialization: fetch the public key, make and wrap a common key\n");
-    paramcrypt_session_free(client->session);
-    client->session = NULL;
-    snprintf(request, sizeof request, "{\"method\":\"getPublicKey\",\"params\":[],\"id\":%ld,\"version\":\"1.0\"}",
-             ++client->next_id);
-    call(server, CLIENT_ADDRESS, NULL, "encryption", request, response);
-    ok = json_string(response, "publicKey", b64, sizeof b64) &&
-         paramcrypt_public_key_from_base64((const uint8_t *)b64, strlen(b64), &public_key) == PARAMCRYPT_OK &&
-         paramcrypt_session_new(PARAMCRYPT_MODE_KEY_IV, &client->session) == PARAMCRYPT_OK &&
-         paramcrypt_session_wrap(client->session, public_key, PARAMCRYPT_PADDING_PKCS1V15,
-                                 (uint8_t *)client->enc_key, sizeof client->enc_key - 1, &enc_key_len) == PARAMCRYPT_OK;
-    client->enc_key[ok ? enc_key_len : 0] = 0;
-    paramcrypt_public_key_free(public_key);
-    return ok;
+/* The client's transport: the client object hands it each JSON-RPC request
+ * (no JSON library needed here), and it "POSTs" it to the in-process device
+ * from the client's address, keeping a copy of the last request sent (what
+ * an eavesdropper captures). A real device speaks HTTP (see the CLI and the
+ * Python HttpTransport). */
+struct wire {
+    struct server *server;
+    const char *psk;
+    char last_request[MSG_CAP];
+};
+
+static int32_t http_post(void *user, const uint8_t *service, size_t service_len, const uint8_t *request,
+                         size_t request_len, uint8_t *response, size_t response_cap, size_t *response_len) {
+    struct wire *wire = user;
+    char service_text[64], answer[MSG_CAP];
+    if (service_len >= sizeof service_text || request_len >= sizeof wire->last_request) return 1;
+    memcpy(service_text, service, service_len);
+    service_text[service_len] = 0;
+    memcpy(wire->last_request, request, request_len);
+    wire->last_request[request_len] = 0;
+    call(wire->server, CLIENT_ADDRESS, wire->psk, service_text, wire->last_request, answer);
+    if (strlen(answer) > response_cap) return 1;
+    memcpy(response, answer, strlen(answer));
+    *response_len = strlen(answer);
+    return 0;
 }
 
-static int encrypt_field(const struct client *client, const char *secret, char *out, size_t cap) {
+/* A client of the device: one retry after 40002, at most 3 failures in 10
+ * minutes, the device's key pinned on first use. The default makes a fresh
+ * common key per call; this device keeps each secret for the common key
+ * that stored it, so this client keeps one key until it must start over. */
+static paramcrypt_client *client_new(struct wire *wire) {
+    paramcrypt_client_config config;
+    paramcrypt_client *client = NULL;
+    if (paramcrypt_client_config_init(&config) != PARAMCRYPT_OK) return NULL;
+    config.reuse_calls = 1000;
+    if (paramcrypt_client_new(&config, http_post, wire, &client) != PARAMCRYPT_OK) return NULL;
+    return client;
+}
+
+static paramcrypt_param text_param(const char *name, const char *value) {
+    paramcrypt_param param;
+    param.name = (const uint8_t *)name;
+    param.name_len = strlen(name);
+    param.value = (const uint8_t *)value;
+    param.value_len = value ? strlen(value) : 0;
+    return param;
+}
+
+/* Prints why the last call failed (never a secret). */
+static void client_report(paramcrypt_client *client, paramcrypt_status status) {
+    char message[512];
     size_t len = 0;
-    if (paramcrypt_session_encrypt(client->session, (const uint8_t *)secret, strlen(secret), (uint8_t *)out, cap - 1,
-                                   &len) != PARAMCRYPT_OK)
+    if (paramcrypt_client_error_message(client, (uint8_t *)message, sizeof message - 1, &len) != PARAMCRYPT_OK) len = 0;
+    message[len] = 0;
+    printf("# client: %s: %s\n", paramcrypt_status_message(status), message);
+}
+
+/* demo sendSecretData with two secrets; the client adds encKey. */
+static paramcrypt_status client_send_secrets(paramcrypt_client *client, const char *one, const char *two) {
+    paramcrypt_param secrets[2];
+    char result[256];
+    size_t len = 0;
+    paramcrypt_status status;
+    secrets[0] = text_param("secretData1", one);
+    secrets[1] = text_param("secretData2", two);
+    status = paramcrypt_client_call(client, (const uint8_t *)"demo", 4, (const uint8_t *)"sendSecretData", 14,
+                                    (const uint8_t *)"1.0", 3, NULL, 0, secrets, 2, NULL, 0, (uint8_t *)result,
+                                    sizeof result, &len);
+    if (status != PARAMCRYPT_OK) client_report(client, status);
+    return status;
+}
+
+/* demo getSecretData: the result's secretData decrypted by the client. */
+static int client_get_secret(paramcrypt_client *client, const char *expected) {
+    paramcrypt_param decrypt = text_param("secretData", NULL);
+    char result[512], want[512];
+    size_t len = 0;
+    int ok;
+    paramcrypt_status status = paramcrypt_client_call(
+        client, (const uint8_t *)"demo", 4, (const uint8_t *)"getSecretData", 13, (const uint8_t *)"1.0", 3, NULL, 0,
+        NULL, 0, &decrypt, 1, (uint8_t *)result, sizeof result - 1, &len);
+    if (status != PARAMCRYPT_OK) {
+        client_report(client, status);
         return 0;
-    out[len] = 0;
-    return 1;
+    }
+    result[len] = 0;
+    /* The result is JSON: [{"secretData":"<the decrypted text>"}]. */
+    snprintf(want, sizeof want, "[{\"secretData\":\"%s\"}]", expected);
+    ok = strcmp(result, want) == 0;
+    wipe(result, sizeof result);
+    return ok;
 }
 
 static void send_secret_data_request(char *request, size_t cap, const char *value1, const char *value2,
@@ -345,55 +409,6 @@ static void send_secret_data_request(char *request, size_t cap, const char *valu
              "{\"method\":\"sendSecretData\",\"params\":[{\"secretData1\":\"%s\",\"secretData2\":\"%s\","
              "\"encKey\":\"%s\"}],\"id\":%ld,\"version\":\"1.0\"}",
              value1, value2, enc_key, id);
-}
-
-/* sendSecretData; on 40002 the client starts over once. The request is
- * copied to `sent` (what an eavesdropper captures). */
-static int client_send_secrets(struct client *client, struct server *server, const char *one, const char *two,
-                               char *sent) {
-    int attempt;
-    for (attempt = 0; attempt < 2; attempt++) {
-        char request[MSG_CAP], response[MSG_CAP], value1[FIELD_CAP], value2[FIELD_CAP];
-        if (!client->session && !client_initialize(client, server)) return 0;
-        if (!encrypt_field(client, one, value1, sizeof value1) || !encrypt_field(client, two, value2, sizeof value2))
-            return 0;
-        send_secret_data_request(request, sizeof request, value1, value2, client->enc_key, ++client->next_id);
-        if (sent) memcpy(sent, request, sizeof request);
-        call(server, CLIENT_ADDRESS, client->psk, "demo", request, response);
-        if (strstr(response, "\"result\"")) return 1;
-        if (strstr(response, "[40002,")) {
-            printf("# client: 40002 Encryption Failed -> start over\n");
-            paramcrypt_session_free(client->session);
-            client->session = NULL;
-        }
-    }
-    return 0;
-}
-
-/* One sendSecretData with the current common key; 1 when it succeeded. */
-static int client_send_once(struct client *client, struct server *server, const char *secret) {
-    char request[MSG_CAP], response[MSG_CAP], value[FIELD_CAP];
-    if (!encrypt_field(client, secret, value, sizeof value)) return 0;
-    send_secret_data_request(request, sizeof request, value, value, client->enc_key, ++client->next_id);
-    call(server, CLIENT_ADDRESS, client->psk, "demo", request, response);
-    return strstr(response, "\"result\"") != NULL;
-}
-
-static int client_get_secret(struct client *client, struct server *server, const char *expected) {
-    char request[MSG_CAP], response[MSG_CAP], value[FIELD_CAP];
-    unsigned char plain[256];
-    size_t plain_len = 0;
-    int ok;
-    snprintf(request, sizeof request,
-             "{\"method\":\"getSecretData\",\"params\":[{\"encKey\":\"%s\"}],\"id\":%ld,\"version\":\"1.0\"}",
-             client->enc_key, ++client->next_id);
-    call(server, CLIENT_ADDRESS, client->psk, "demo", request, response);
-    ok = json_string(response, "secretData", value, sizeof value) &&
-         paramcrypt_session_decrypt(client->session, (const uint8_t *)value, strlen(value), plain, sizeof plain,
-                                    &plain_len) == PARAMCRYPT_OK &&
-         plain_len == strlen(expected) && memcmp(plain, expected, plain_len) == 0;
-    wipe(plain, sizeof plain);
-    return ok;
 }
 
 /* An attacker who captured a sendSecretData request (and the PSK, which
@@ -414,12 +429,6 @@ static int attacker_replays(struct server *server, const char *psk, const char *
     return refused && strstr(response, "[40002,") != NULL;
 }
 
-static int unauthorized(struct server *server, const char *captured) {
-    char response[MSG_CAP];
-    call(server, ATTACKER_ADDRESS, "not the psk", "demo", captured, response);
-    return strstr(response, "[401,") != NULL;
-}
-
 static const char *verdict(int ok) { return ok ? "match" : "MISMATCH"; }
 
 int main(int argc, char **argv) {
@@ -427,50 +436,74 @@ int main(int argc, char **argv) {
     /* A device's pre-shared key, set by its owner (never printed). */
     const char *psk = "demo-psk-0123456789";
     struct server server;
-    struct client client = {NULL, {0}, NULL, 0};
-    char captured[MSG_CAP];
-    int sent, got, kept, guarded, replay_refused, restarted, recovered;
+    struct wire wire, wrong_psk_wire;
+    paramcrypt_client *client, *other;
+    char captured[MSG_CAP], pin[64];
+    size_t pin_len = 0;
+    int sent, got, kept, guarded, replay_refused, unaffected, pinned, recovered;
 
-    client.psk = psk;
     printf("# paramcrypt %s demo\n", paramcrypt_version());
     if (!server_start(&server, key_path, psk)) return 1;
+    wire.server = &server;
+    wire.psk = psk;
+    client = client_new(&wire);
+    if (!client) return 1;
 
-    printf("\n# sendSecretData: two secret parameters and encKey in one params object\n");
-    sent = client_send_secrets(&client, &server, "correct horse battery staple", "1234", captured);
+    printf("\n# sendSecretData: the client object fetches and pins the public key, makes a common key,\n"
+           "# and sends both secrets and encKey in one params object\n");
+    sent = client_send_secrets(client, "correct horse battery staple", "1234") == PARAMCRYPT_OK;
+    memcpy(captured, wire.last_request, sizeof captured);
     printf("# server decrypted and stored both secrets: %s\n", verdict(sent));
 
     printf("\n# getSecretData: the server answers with the client's own secret, under its common key\n");
-    got = client_get_secret(&client, &server, "correct horse battery staple");
+    got = client_get_secret(client, "correct horse battery staple");
     printf("# client decrypted secretData: %s\n", verdict(got));
 
-    printf("\n# a secret longer than the device stores: 40002, and the stored secret stays intact\n");
-    kept = !client_send_once(&client, &server, LONG_SECRET) && client_get_secret(&client, &server,
-                                                                                   "correct horse battery staple");
+    printf("\n# a secret longer than the device stores: 40002 (after one retry), the stored secret stays intact\n");
+    other = client_new(&wire);
+    kept = other && client_send_secrets(other, LONG_SECRET, "x") == PARAMCRYPT_ERR_ENCRYPTION_FAILED &&
+           client_get_secret(client, "correct horse battery staple");
+    paramcrypt_client_free(other);
     printf("# the stored secret is unchanged: %s\n", verdict(kept));
 
     printf("\n# without the pre-shared key, the secret methods are refused\n");
-    guarded = unauthorized(&server, captured);
+    wrong_psk_wire.server = &server;
+    wrong_psk_wire.psk = "not the psk";
+    other = client_new(&wrong_psk_wire);
+    guarded = other && client_send_secrets(other, "x", "y") == PARAMCRYPT_ERR_RPC;
+    paramcrypt_client_free(other);
     printf("# 401 Unauthorized: %s\n", verdict(guarded));
 
     printf("\n# an attacker replays the captured encKey with a forged secret: the server refuses that common key\n");
     replay_refused = attacker_replays(&server, psk, captured);
     printf("# forged and replayed requests answered 40002: %s\n", verdict(replay_refused));
-    printf("# the client's key is refused too; it starts over on 40002\n");
-    restarted = client_send_secrets(&client, &server, "a fresh secret", "4321", NULL) &&
-                client_get_secret(&client, &server, "a fresh secret");
-    printf("# with a new common key the client is served again: %s\n", verdict(restarted));
+    printf("# the client's key is refused too: the client object gets 40002, starts over once, and is served\n");
+    unaffected = client_send_secrets(client, "a fresh secret", "4321") == PARAMCRYPT_OK &&
+                 client_get_secret(client, "a fresh secret");
+    printf("# with a new common key the client is served again: %s\n", verdict(unaffected));
 
-    printf("\n# the server restarts with a new key (its key file was replaced); the client keeps its encKey\n");
+    printf("\n# the server restarts with a new key (its key file was replaced); a client started later has\n"
+           "# the old key's pin (an application stores it, as the CLI and Python do in a known-devices file)\n");
+    paramcrypt_client_fingerprint(client, (uint8_t *)pin, sizeof pin - 1, &pin_len);
+    pin[pin_len] = 0;
+    printf("# pinned: %s\n", pin);
     server_stop(&server);
     if (unlink(key_path) != 0 || !server_start(&server, key_path, psk)) return 1;
-    recovered = client_send_secrets(&client, &server, "new secret", "5678", NULL) &&
-                client_get_secret(&client, &server, "new secret");
-    printf("# after 40002 and re-initialization the server decrypted both secrets: %s\n", verdict(recovered));
+    paramcrypt_client_free(client);
+    client = client_new(&wire);
+    pinned = client && paramcrypt_client_pin(client, (const uint8_t *)pin, pin_len) == PARAMCRYPT_OK &&
+             client_send_secrets(client, "new secret", "5678") == PARAMCRYPT_ERR_PIN_MISMATCH;
+    printf("# the pin stopped the client before it sent a secret to an unknown key: %s\n", verdict(pinned));
+    printf("# the device's owner confirms the key change: re-pin\n");
+    recovered = pinned && paramcrypt_client_repin(client) == PARAMCRYPT_OK &&
+                client_send_secrets(client, "new secret", "5678") == PARAMCRYPT_OK &&
+                client_get_secret(client, "new secret");
+    printf("# after re-pinning, the server decrypted both secrets: %s\n", verdict(recovered));
 
-    paramcrypt_session_free(client.session);
+    paramcrypt_client_free(client);
     server_stop(&server);
     {
-        int ok = sent && got && kept && guarded && replay_refused && restarted && recovered;
+        int ok = sent && got && kept && guarded && replay_refused && unaffected && pinned && recovered;
         printf("\n%s\n", ok ? "demo OK" : "demo FAILED");
         return ok ? 0 : 1;
     }

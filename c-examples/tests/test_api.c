@@ -978,6 +978,197 @@ static void test_failure_policy(const paramcrypt_keypair *key) {
     paramcrypt_server_free(server);
 }
 
+/* ---- The client object, against a device made of a server object. ---- */
+
+/* The value of "name":"..." in a compact JSON text (what the client sends). */
+static int json_field(const char *json, const char *name, char *out, size_t cap) {
+    char pattern[64];
+    const char *start, *end;
+    snprintf(pattern, sizeof pattern, "\"%s\":\"", name);
+    start = strstr(json, pattern);
+    if (!start) return 0;
+    start += strlen(pattern);
+    end = strchr(start, '"');
+    if (!end || (size_t)(end - start) >= cap) return 0;
+    memcpy(out, start, (size_t)(end - start));
+    out[end - start] = 0;
+    return 1;
+}
+
+struct device {
+    paramcrypt_server *server;
+    char text[256];  /* the device's text form */
+    int encrypted_requests;
+    int fail_all;  /* answer 40002 to every encrypted request */
+};
+
+static int32_t device_transport(void *user, const uint8_t *service, size_t service_len, const uint8_t *request,
+                                size_t request_len, uint8_t *response, size_t response_cap, size_t *response_len) {
+    struct device *device = user;
+    char req[4096], enc_key[1024], value[1024], answer[4096];
+    paramcrypt_server_session *session = NULL;
+    if (request_len >= sizeof req) return 1;
+    memcpy(req, request, request_len);
+    req[request_len] = 0;
+    if (service_len == 10 && memcmp(service, "encryption", 10) == 0) {
+        paramcrypt_public_key *public_key = NULL;
+        char b64[1024];
+        size_t len = 0;
+        if (paramcrypt_server_public_key(device->server, &public_key) != PARAMCRYPT_OK) return 1;
+        paramcrypt_public_key_to_base64(public_key, (uint8_t *)b64, sizeof b64 - 1, &len);
+        paramcrypt_public_key_free(public_key);
+        b64[len] = 0;
+        snprintf(answer, sizeof answer, "{\"result\":[{\"publicKey\":\"%s\"}],\"id\":1}", b64);
+    } else {
+        device->encrypted_requests++;
+        strcpy(answer, "{\"error\":[40002,\"Encryption Failed\"],\"id\":1}");
+        if (!device->fail_all && json_field(req, "encKey", enc_key, sizeof enc_key) &&
+            paramcrypt_server_open(device->server, (const uint8_t *)"client", 6, (const uint8_t *)enc_key,
+                                   strlen(enc_key), &session) == PARAMCRYPT_OK) {
+            size_t len = 0;
+            if (strstr(req, "\"setTextForm\"") && json_field(req, "text", value, sizeof value) &&
+                paramcrypt_server_session_decrypt_text(session, (const uint8_t *)value, strlen(value),
+                                                       (uint8_t *)device->text, sizeof device->text - 1,
+                                                       &len) == PARAMCRYPT_OK) {
+                device->text[len] = 0;
+                strcpy(answer, "{\"result\":[],\"id\":1}");
+            } else if (strstr(req, "\"getTextForm\"") &&
+                       paramcrypt_server_session_encrypt(session, (const uint8_t *)device->text, strlen(device->text),
+                                                         (uint8_t *)value, sizeof value - 1, &len) == PARAMCRYPT_OK) {
+                value[len] = 0;
+                snprintf(answer, sizeof answer, "{\"result\":[{\"text\":\"%s\"}],\"id\":1}", value);
+            }
+        }
+        paramcrypt_server_session_free(session);
+    }
+    if (strlen(answer) > response_cap) return 1;
+    memcpy(response, answer, strlen(answer));
+    *response_len = strlen(answer);
+    return 0;
+}
+
+static paramcrypt_status set_text(paramcrypt_client *client, const char *text) {
+    paramcrypt_param secret = {(const uint8_t *)"text", 4, (const uint8_t *)text, strlen(text)};
+    char out[64];
+    size_t len = 0;
+    return paramcrypt_client_call(client, (const uint8_t *)"appControl", 10, (const uint8_t *)"setTextForm", 11,
+                                  (const uint8_t *)"1.1", 3, NULL, 0, &secret, 1, NULL, 0, (uint8_t *)out, sizeof out,
+                                  &len);
+}
+
+static void test_client(const paramcrypt_keypair *key) {
+    struct device device;
+    paramcrypt_server_config server_config;
+    paramcrypt_client_config config;
+    paramcrypt_client *client = NULL;
+    paramcrypt_param decrypt = {(const uint8_t *)"text", 4, NULL, 0};
+    paramcrypt_public_key *public_key = NULL;
+    char out[512], fingerprint[64], expected[64], message[512];
+    size_t len = 0, fingerprint_len = 0, expected_len = 0;
+
+    memset(&device, 0, sizeof device);
+    CHECK_STATUS(paramcrypt_server_config_init(PARAMCRYPT_SETTING_SERVER, &server_config), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_server_new(key, &server_config, &device.server), PARAMCRYPT_OK);
+
+    /* Configuration and arguments are checked. */
+    CHECK_STATUS(paramcrypt_client_config_init(NULL), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_client_config_init(&config), PARAMCRYPT_OK);
+    CHECK(config.reuse_calls == 1 && config.failure_budget == 3 && config.failure_window_seconds == 600);
+    config.failure_budget = 0;
+    CHECK_STATUS(paramcrypt_client_new(&config, device_transport, &device, &client), PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_client_config_init(&config), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_client_new(&config, NULL, &device, &client), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK(client == NULL);
+    CHECK_STATUS(paramcrypt_client_new(&config, device_transport, &device, &client), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_client_fingerprint(client, (uint8_t *)fingerprint, sizeof fingerprint, &fingerprint_len),
+                 PARAMCRYPT_OK);
+    CHECK(fingerprint_len == 0); /* nothing pinned yet */
+
+    /* A secret in one call, back in another under a fresh common key. */
+    CHECK_STATUS(set_text(client, "the wifi password"), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_client_call(client, (const uint8_t *)"appControl", 10, (const uint8_t *)"getTextForm", 11,
+                                        (const uint8_t *)"1.1", 3, NULL, 0, NULL, 0, &decrypt, 1, (uint8_t *)out, 10,
+                                        &len),
+                 PARAMCRYPT_ERR_BUFFER_TOO_SMALL);
+    CHECK(len == strlen("[{\"text\":\"the wifi password\"}]"));
+    CHECK_STATUS(paramcrypt_client_result(client, (uint8_t *)out, sizeof out - 1, &len), PARAMCRYPT_OK);
+    out[len] = 0;
+    CHECK(strcmp(out, "[{\"text\":\"the wifi password\"}]") == 0);
+
+    /* Trust on first use: the device's key is pinned, as OpenSSL would
+     * fingerprint it (the published forms all give the same one). */
+    CHECK_STATUS(paramcrypt_client_fingerprint(client, (uint8_t *)fingerprint, sizeof fingerprint - 1,
+                                               &fingerprint_len),
+                 PARAMCRYPT_OK);
+    fingerprint[fingerprint_len] = 0;
+    CHECK_STATUS(paramcrypt_keypair_public_key(key, &public_key), PARAMCRYPT_OK);
+    CHECK_STATUS(paramcrypt_public_key_fingerprint(public_key, (uint8_t *)expected, sizeof expected - 1, &expected_len),
+                 PARAMCRYPT_OK);
+    expected[expected_len] = 0;
+    CHECK(strcmp(fingerprint, expected) == 0 && expected_len == 50);
+    paramcrypt_public_key_free(public_key);
+    {
+        size_t pem_len = 0;
+        char *pem = (char *)data_file("keys/published/openssh.pub", &pem_len);
+        char *want = (char *)data_file("keys/published/fingerprint.txt", &expected_len);
+        CHECK_STATUS(paramcrypt_public_key_from_published((const uint8_t *)pem, pem_len, &public_key), PARAMCRYPT_OK);
+        CHECK_STATUS(paramcrypt_public_key_fingerprint(public_key, (uint8_t *)expected, sizeof expected, &len),
+                     PARAMCRYPT_OK);
+        CHECK(len == 50 && memcmp(expected, want, 50) == 0);
+        paramcrypt_public_key_free(public_key);
+        public_key = NULL;
+        CHECK_STATUS(paramcrypt_public_key_from_published((const uint8_t *)"ssh-rsa AAAA", 12, &public_key),
+                     PARAMCRYPT_ERR_INVALID_KEY);
+        CHECK(public_key == NULL);
+        free(pem);
+        free(want);
+    }
+
+    /* 40002 from the device: one retry, then the failure; the third failure
+     * in ten minutes spends the budget and nothing more is sent. */
+    device.fail_all = 1;
+    device.encrypted_requests = 0;
+    CHECK_STATUS(set_text(client, "x"), PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+    CHECK(device.encrypted_requests == 2);
+    CHECK_STATUS(set_text(client, "x"), PARAMCRYPT_ERR_FAILURE_BUDGET);
+    CHECK_STATUS(set_text(client, "x"), PARAMCRYPT_ERR_FAILURE_BUDGET);
+    CHECK(device.encrypted_requests == 3);
+    CHECK_STATUS(paramcrypt_client_error_message(client, (uint8_t *)message, sizeof message - 1, &len), PARAMCRYPT_OK);
+    message[len] = 0;
+    CHECK(strstr(message, "possible active attack") != NULL);
+    device.fail_all = 0;
+    CHECK_STATUS(paramcrypt_client_reset_failures(client), PARAMCRYPT_OK);
+    CHECK_STATUS(set_text(client, "y"), PARAMCRYPT_OK);
+
+    /* A pin of another key: nothing secret is sent; re-pinning is explicit. */
+    device.encrypted_requests = 0;
+    CHECK_STATUS(paramcrypt_client_pin(client, (const uint8_t *)"SHA256:not-this-key", 19), PARAMCRYPT_OK);
+    CHECK_STATUS(set_text(client, "z"), PARAMCRYPT_ERR_PIN_MISMATCH);
+    CHECK(device.encrypted_requests == 0);
+    CHECK_STATUS(paramcrypt_client_error_message(client, (uint8_t *)message, sizeof message - 1, &len), PARAMCRYPT_OK);
+    message[len] = 0;
+    CHECK(strstr(message, "SHA256:not-this-key") != NULL && strstr(message, fingerprint) != NULL);
+    CHECK_STATUS(paramcrypt_client_repin(client), PARAMCRYPT_OK);
+    CHECK_STATUS(set_text(client, "z"), PARAMCRYPT_OK);
+
+    /* Malformed plain parameters and NULL arguments. */
+    CHECK_STATUS(paramcrypt_client_call(client, (const uint8_t *)"appControl", 10, (const uint8_t *)"m", 1,
+                                        (const uint8_t *)"1.0", 3, (const uint8_t *)"[1,2]", 5, NULL, 0, NULL, 0,
+                                        (uint8_t *)out, sizeof out, &len),
+                 PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(paramcrypt_client_call(client, (const uint8_t *)"appControl", 10, (const uint8_t *)"m", 1,
+                                        (const uint8_t *)"1.0", 3, NULL, 0, NULL, 2, NULL, 0, (uint8_t *)out,
+                                        sizeof out, &len),
+                 PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_client_pin(NULL, (const uint8_t *)"x", 1), PARAMCRYPT_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(paramcrypt_client_call(NULL, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, (uint8_t *)out,
+                                        sizeof out, &len),
+                 PARAMCRYPT_ERR_NULL_ARGUMENT);
+    paramcrypt_client_free(client);
+    paramcrypt_client_free(NULL);
+    paramcrypt_server_free(device.server);
+}
+
 int main(int argc, char **argv) {
     paramcrypt_keypair *key;
     if (argc != 2) {
@@ -1001,6 +1192,7 @@ int main(int argc, char **argv) {
     test_null_arguments(key);
     test_server(key);
     test_failure_policy(key);
+    test_client(key);
     test_misuse(key);
 
     paramcrypt_keypair_free(key);
