@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Compiles the README's C example, so that it stays true to the header.
+# Compiles the README's C examples, so that they stay true to the header:
+# every ```c block becomes the body of a function whose parameters are the
+# inputs the examples use (each is marked used, so that -Wextra is quiet).
 #   readme_snippet.sh README.md OUT.c
 set -euo pipefail
 readme=$1 out=$2
-snippet=$(awk '/^```c$/ { inside = 1; next } inside && /^```$/ { exit } inside { print }' "$readme")
-[ -n "$snippet" ] || { echo "readme_snippet: no C example in $readme" >&2; exit 1; }
+blocks=$(awk '/^```c$/ { inside = 1; n++; next } inside && /^```$/ { inside = 0; next } inside { print n "\t" $0 }' "$readme")
+count=$(cut -f1 <<< "$blocks" | sort -u | grep -c . || true)
+[ "$count" -gt 0 ] || { echo "readme_snippet: no C example in $readme" >&2; exit 1; }
+params='const uint8_t *pem, size_t pem_len, const char *peer_ip, const uint8_t *enc_key, size_t enc_key_len, const uint8_t *value, size_t value_len'
 {
-  grep '^#include' <<< "$snippet"
+  cut -f2- <<< "$blocks" | grep '^#include' | sort -u
   echo '#include <stddef.h>'
   echo '#include <stdint.h>'
   echo '#include <string.h>'
-  echo 'void readme_example(const uint8_t *pem, size_t pem_len, const char *peer_ip, const uint8_t *enc_key,'
-  echo '                    size_t enc_key_len, const uint8_t *value, size_t value_len);'
-  echo 'void readme_example(const uint8_t *pem, size_t pem_len, const char *peer_ip, const uint8_t *enc_key,'
-  echo '                    size_t enc_key_len, const uint8_t *value, size_t value_len) {'
-  grep -v '^#include' <<< "$snippet"
-  echo '}'
+  for n in $(seq 1 "$count"); do
+    echo "void readme_example_$n($params);"
+    echo "void readme_example_$n($params) {"
+    echo '    (void)pem; (void)pem_len; (void)peer_ip; (void)enc_key; (void)enc_key_len; (void)value; (void)value_len;'
+    awk -F'\t' -v n="$n" '$1 == n { sub(/^[^\t]*\t/, ""); print }' <<< "$blocks" | grep -v '^#include'
+    echo '}'
+  done
 } > "$out"
+echo "readme_snippet: $count C examples"
