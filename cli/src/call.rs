@@ -5,27 +5,59 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clap::Args;
 use paramcrypt_core::client::{Client, ClientConfig, ClientError, Param, Transport};
-use paramcrypt_core::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, KeySizes, Padding};
+use paramcrypt_core::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use super::{Failure, Result, fail, read_input, split_assignment, trim_line_end};
+use super::{
+    Failure, KeyOptions, PaddingArg, Result, fail, read_input, split_assignment, trim_line_end,
+};
 
+/// The arguments of `paramcrypt call`.
+#[derive(Args)]
 pub(crate) struct Options {
-    pub(crate) url: String,
-    pub(crate) method: String,
-    pub(crate) version: String,
-    pub(crate) psk: Option<String>,
-    pub(crate) psk_file: Option<PathBuf>,
-    pub(crate) params: Vec<String>,
-    pub(crate) secrets: Vec<String>,
-    pub(crate) decrypt: Vec<String>,
-    pub(crate) known_devices: Option<PathBuf>,
-    pub(crate) repin: bool,
-    pub(crate) timeout: u64,
-    pub(crate) padding: Padding,
-    pub(crate) key_sizes: KeySizes,
+    /// The device's URL for the service: http://HOST[:PORT]/sony/SERVICE.
+    url: String,
+    /// The method name.
+    method: String,
+    /// The method's JSON-RPC version.
+    #[arg(long, default_value = "1.0")]
+    version: String,
+    /// The pre-shared key for the X-Auth-PSK header (visible to other users
+    /// of the machine; prefer --psk-file).
+    #[arg(long, conflicts_with = "psk_file")]
+    psk: Option<String>,
+    /// A file holding the pre-shared key (its first line).
+    #[arg(long)]
+    psk_file: Option<PathBuf>,
+    /// A plain parameter, NAME=VALUE (VALUE as JSON when it parses, else a
+    /// string; repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// A secret parameter, NAME=VALUE with VALUE a literal, `@FILE` or `-`
+    /// (standard input); sent encrypted (repeatable).
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    secrets: Vec<String>,
+    /// A result field to decrypt (repeatable).
+    #[arg(long = "decrypt", value_name = "NAME")]
+    decrypt: Vec<String>,
+    /// The known-devices file (default: $XDG_CONFIG_HOME/paramcrypt/known_devices,
+    /// else ~/.config/paramcrypt/known_devices).
+    #[arg(long)]
+    known_devices: Option<PathBuf>,
+    /// Accept the key the device presents now, replacing its pin.
+    #[arg(long)]
+    repin: bool,
+    /// Seconds to wait for the device.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// The RSA padding of encKey.
+    #[arg(long, value_enum, default_value_t = PaddingArg::Pkcs1)]
+    padding: PaddingArg,
+    #[command(flatten)]
+    keys: KeyOptions,
 }
 
 /// POSTs to `{device}/sony/{service}` with the pre-shared key; remembers the
@@ -188,8 +220,8 @@ pub(crate) fn run(options: &Options) -> Result<()> {
         last_id: Value::Null,
     };
     let config = ClientConfig {
-        padding: options.padding,
-        key_sizes: options.key_sizes,
+        padding: options.padding.into(),
+        key_sizes: options.keys.sizes(),
         ..ClientConfig::default()
     };
     let mut client = Client::new(transport, config)?;

@@ -113,49 +113,7 @@ enum Command {
     /// --decrypt fields decrypted. The device's public key is pinned on first
     /// use in the known-devices file; a different key later is an error and
     /// nothing secret is sent (--repin accepts it).
-    Call {
-        /// The device's URL for the service: http://HOST[:PORT]/sony/SERVICE.
-        url: String,
-        /// The method name.
-        method: String,
-        /// The method's JSON-RPC version.
-        #[arg(long, default_value = "1.0")]
-        version: String,
-        /// The pre-shared key for the X-Auth-PSK header (visible to other
-        /// users of the machine; prefer --psk-file).
-        #[arg(long, conflicts_with = "psk_file")]
-        psk: Option<String>,
-        /// A file holding the pre-shared key (its first line).
-        #[arg(long)]
-        psk_file: Option<PathBuf>,
-        /// A plain parameter, NAME=VALUE (VALUE as JSON when it parses, else
-        /// a string; repeatable).
-        #[arg(long = "param", value_name = "NAME=VALUE")]
-        params: Vec<String>,
-        /// A secret parameter, NAME=VALUE with VALUE a literal, `@FILE` or `-`
-        /// (standard input); sent encrypted (repeatable).
-        #[arg(long = "secret", value_name = "NAME=VALUE")]
-        secrets: Vec<String>,
-        /// A result field to decrypt (repeatable).
-        #[arg(long = "decrypt", value_name = "NAME")]
-        decrypt: Vec<String>,
-        /// The known-devices file (default:
-        /// $XDG_CONFIG_HOME/paramcrypt/known_devices, else
-        /// ~/.config/paramcrypt/known_devices).
-        #[arg(long)]
-        known_devices: Option<PathBuf>,
-        /// Accept the key the device presents now, replacing its pin.
-        #[arg(long)]
-        repin: bool,
-        /// Seconds to wait for the device.
-        #[arg(long, default_value_t = 10)]
-        timeout: u64,
-        /// The RSA padding of encKey.
-        #[arg(long, value_enum, default_value_t = PaddingArg::Pkcs1)]
-        padding: PaddingArg,
-        #[command(flatten)]
-        keys: KeyOptions,
-    },
+    Call(call::Options),
     /// Open a JSON-RPC request or response: unwrap its encKey and print it
     /// with every secret decrypted.
     Open {
@@ -296,35 +254,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Keygen { bits, out, force } => keygen(bits, &out, force),
-        Command::Call {
-            url,
-            method,
-            version,
-            psk,
-            psk_file,
-            params,
-            secrets,
-            decrypt,
-            known_devices,
-            repin,
-            timeout,
-            padding,
-            keys,
-        } => call::run(&call::Options {
-            url,
-            method,
-            version,
-            psk,
-            psk_file,
-            params,
-            secrets,
-            decrypt,
-            known_devices,
-            repin,
-            timeout,
-            padding: padding.into(),
-            key_sizes: keys.sizes(),
-        }),
+        Command::Call(options) => call::run(&options),
         Command::Pubkey {
             key,
             pem,

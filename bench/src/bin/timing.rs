@@ -457,18 +457,8 @@ fn main() {
             }
             "unwrap-invalid" => {
                 // PKCS#1 v1.5 ciphertexts with valid padding around 40
-                // random bytes (neither a key:iv text nor a 16-byte key).
-                let public = rsa::PublicKey::from_public_key_pem(PUBLIC_PEM).expect("public key");
-                let mut os = paramcrypt_core::rng::OsRng;
-                let not_keys: Vec<Vec<u8>> = (0..POOL)
-                    .map(|i| {
-                        let message: Vec<u8> = (0..40).map(|j| (i * 7 + j * 13) as u8).collect();
-                        let c = public
-                            .encrypt(&mut os, rsa::Pkcs1v15Encrypt, &message)
-                            .expect("encrypt");
-                        Base64::encode_string(&c).into_bytes()
-                    })
-                    .collect();
+                // bytes (neither a key:iv text nor a 16-byte key).
+                let not_keys = pkcs1v15_not_keys(POOL);
                 let mut invalid = invalid_padding_ciphertexts(2 * POOL);
                 invalid.retain(|text| key_pair.unwrap(text, Padding::Pkcs1v15).is_err());
                 invalid.truncate(POOL);
