@@ -8,6 +8,11 @@ parameter as `session.encrypt(value)`. The device calls
 encKeys and applies the failure policy. Every failure a peer can cause
 raises EncryptionFailed (code 40002): answer `[40002, "Encryption Failed"]`.
 
+A client of a device is one object: `Client.http(url, psk,
+known_devices=...)`, then `client.call(service, method, secrets={...},
+decrypt=[...])` (a fresh common key per call, one retry after 40002, a
+failure budget, the device's key pinned on first use).
+
 The shared library is found through PARAMCRYPT_LIB, else the repository's
 target/release build, else the system library path.
 """
