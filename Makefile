@@ -161,7 +161,7 @@ test-firmware:
 # whole integration suite (Wycheproof, key formats against OpenSSL, interop,
 # the server object, bad input) through it.
 test-compact:
-	$(CARGO) test --quiet -p paramcrypt-core --no-default-features --features std,oaep,hazmat
+	$(CARGO) test --quiet -p paramcrypt-core --no-default-features --features std,oaep,hazmat,client
 	$(CARGO) test --quiet -p paramcrypt --no-default-features --features std,oaep
 
 # The benchmarks: the Rust API's core paths, then the C program comparing
