@@ -94,6 +94,12 @@ pub(crate) unsafe fn output<'a>(
     cap: usize,
     out_len: *mut usize,
 ) -> Result<(&'a mut [u8], &'a mut usize), paramcrypt_status> {
+    // `*out_len` inside the output would alias a `&mut usize` with the
+    // `&mut [u8]` (and a length written over the output): refuse it before
+    // any reference exists.
+    if overlaps(out_len.cast::<u8>(), size_of::<usize>(), ptr, cap) {
+        return Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    }
     // SAFETY: the caller guarantees `out_len` is NULL or valid.
     let out_len =
         unsafe { out_len.as_mut() }.ok_or(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT)?;
@@ -128,9 +134,11 @@ pub(crate) unsafe fn with_buffers<H: Handle>(
     out_len: *mut usize,
     op: impl FnOnce(&H, &[u8], &mut [u8]) -> Result<usize, Error>,
 ) -> Result<(), paramcrypt_status> {
-    // An output overlapping the input would alias a `&[u8]` with a
-    // `&mut [u8]`: refuse it before any slice exists.
-    if overlaps(data, data_len, out, out_cap) {
+    // An output (or `*out_len`) overlapping the input would alias a `&[u8]`
+    // with a `&mut`: refuse it before any slice exists.
+    if overlaps(data, data_len, out, out_cap)
+        || overlaps(data, data_len, out_len.cast::<u8>(), size_of::<usize>())
+    {
         return Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_ARGUMENT);
     }
     // SAFETY: forwarded from the caller's contract.

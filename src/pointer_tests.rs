@@ -221,6 +221,44 @@ fn an_output_overlapping_the_input_is_refused() {
 }
 
 #[test]
+fn an_out_len_inside_the_output_or_the_input_is_refused() {
+    let session = new_session(KEY_IV);
+    // usize-aligned storage, so that an out_len may point inside it.
+    let mut words = vec![0usize; 16];
+    let bytes = words.len() * size_of::<usize>();
+    let status = unsafe {
+        let base = words.as_mut_ptr().cast::<u8>();
+        // The plaintext (16 bytes) is read from elsewhere; out_len is the
+        // output's second word.
+        let plaintext = [7u8; 16];
+        paramcrypt_session_encrypt(
+            session,
+            plaintext.as_ptr(),
+            16,
+            base,
+            bytes,
+            words.as_mut_ptr().add(1),
+        )
+    };
+    assert_eq!(status, PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    assert!(words.iter().all(|&w| w == 0), "nothing written");
+    let status = unsafe {
+        let base = words.as_mut_ptr().cast::<u8>();
+        let mut out = [0u8; 64];
+        paramcrypt_session_encrypt(
+            session,
+            base,
+            16,
+            out.as_mut_ptr(),
+            out.len(),
+            words.as_mut_ptr().add(1),
+        )
+    };
+    assert_eq!(status, PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    unsafe { paramcrypt_session_free(session) };
+}
+
+#[test]
 fn a_handle_of_another_type_is_refused() {
     let session = new_session(KEY_IV);
     let mut key: *mut paramcrypt_public_key = ptr::null_mut();

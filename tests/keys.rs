@@ -219,6 +219,10 @@ fn malformed_and_foreign_keys_are_invalid_key() {
             KeyPair::from_pem(&read_text("keys/bad_ec_p256_pkcs8.pem")),
         ),
         (
+            "RSASSA-PSS key",
+            KeyPair::from_pem(&read_text("keys/bad_rsa_pss_pkcs8.pem")),
+        ),
+        (
             "PKCS#1 body under PKCS#8 label",
             KeyPair::from_pem(
                 &read_text("keys/rsa2048_pkcs1.pem").replace("RSA PRIVATE KEY", "PRIVATE KEY"),
@@ -251,6 +255,16 @@ fn malformed_and_foreign_keys_are_invalid_key() {
             PublicKey::from_pem(&read_text("keys/bad_ec_p256_public.pem")),
         ),
         ("empty DER", PublicKey::from_der(&[])),
+        // An RSA key restricted to RSASSA-PSS signatures is no encryption
+        // key, in any form.
+        (
+            "RSASSA-PSS public key",
+            PublicKey::from_pem(&read_text("keys/bad_rsa_pss_public.pem")),
+        ),
+        (
+            "RSASSA-PSS public key, published form",
+            PublicKey::from_published(read_text("keys/bad_rsa_pss_public.pem").as_bytes()),
+        ),
     ];
     for (name, result) in public_cases {
         assert_eq!(result.unwrap_err(), Error::InvalidKey, "{name}");

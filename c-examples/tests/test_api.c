@@ -669,6 +669,15 @@ static void test_misuse(const paramcrypt_keypair *key) {
                  PARAMCRYPT_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(paramcrypt_session_encrypt(session, (const uint8_t *)buf + 8, 6, (uint8_t *)buf, sizeof buf, &len),
                  PARAMCRYPT_ERR_INVALID_ARGUMENT);
+    /* *out_len inside the output: refused, and the plaintext is not
+     * overwritten by a length (it was, at bytes 8 to 15). */
+    {
+        size_t words[16] = {0};
+        CHECK_STATUS(paramcrypt_session_decrypt(session, (const uint8_t *)buf, value_len, (uint8_t *)words,
+                                                sizeof words, &words[1]),
+                     PARAMCRYPT_ERR_INVALID_ARGUMENT);
+        CHECK(words[0] == 0 && words[1] == 0);
+    }
     /* Adjacent is fine. */
     CHECK_STATUS(paramcrypt_session_decrypt(session, (const uint8_t *)buf, value_len, (uint8_t *)buf + value_len,
                                             sizeof buf - value_len, &len),

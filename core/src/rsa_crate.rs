@@ -27,7 +27,20 @@ pub(crate) fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: usize) -> Re
     rsa::PrivateKey::new(rng, bits).map_err(|e| rsa_error(e, Error::InvalidKey))
 }
 
+/// Refuses an AlgorithmIdentifier other than rsaEncryption: the `rsa` crate
+/// also takes id-RSASSA-PSS, whose keys are for signatures only (the
+/// compact backend's parser takes rsaEncryption alone, too).
+fn rsa_encryption_only(oid: rsa::pkcs8::ObjectIdentifier) -> Result<()> {
+    if oid == rsa::pkcs1::ALGORITHM_OID {
+        Ok(())
+    } else {
+        Err(Error::InvalidKey)
+    }
+}
+
 pub(crate) fn private_from_pkcs8_der(der: &[u8]) -> Result<Private> {
+    let info = rsa::pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|_| Error::InvalidKey)?;
+    rsa_encryption_only(info.algorithm.oid)?;
     rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| Error::InvalidKey)
 }
 
@@ -35,10 +48,14 @@ pub(crate) fn private_from_pkcs8_der(der: &[u8]) -> Result<Private> {
 /// the label.
 pub(crate) fn private_from_pem(pem: &str) -> Result<Private> {
     if pem.contains("-----BEGIN RSA PRIVATE KEY-----") {
-        rsa::PrivateKey::from_pkcs1_pem(pem).map_err(|_| Error::InvalidKey)
-    } else {
-        rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|_| Error::InvalidKey)
+        return rsa::PrivateKey::from_pkcs1_pem(pem).map_err(|_| Error::InvalidKey);
     }
+    // Wiped when dropped: the DER of the private key.
+    let (label, der) = rsa::pkcs8::SecretDocument::from_pem(pem).map_err(|_| Error::InvalidKey)?;
+    if label != "PRIVATE KEY" {
+        return Err(Error::InvalidKey);
+    }
+    private_from_pkcs8_der(der.as_bytes())
 }
 
 pub(crate) fn private_to_pkcs8_der(key: &Private) -> Result<Zeroizing<Vec<u8>>> {
@@ -69,11 +86,17 @@ pub(crate) fn raw_decrypt<R: TryCryptoRng + ?Sized>(
 }
 
 pub(crate) fn public_from_der(der: &[u8]) -> Result<Public> {
+    let spki = rsa::pkcs8::SubjectPublicKeyInfoRef::try_from(der).map_err(|_| Error::InvalidKey)?;
+    rsa_encryption_only(spki.algorithm.oid)?;
     rsa::PublicKey::from_public_key_der(der).map_err(|_| Error::InvalidKey)
 }
 
 pub(crate) fn public_from_pem(pem: &str) -> Result<Public> {
-    rsa::PublicKey::from_public_key_pem(pem).map_err(|_| Error::InvalidKey)
+    let (label, der) = rsa::pkcs8::Document::from_pem(pem).map_err(|_| Error::InvalidKey)?;
+    if label != "PUBLIC KEY" {
+        return Err(Error::InvalidKey);
+    }
+    public_from_der(der.as_bytes())
 }
 
 pub(crate) fn public_to_der(key: &Public) -> Result<Vec<u8>> {
