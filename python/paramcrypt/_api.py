@@ -91,9 +91,10 @@ class AcceptedModes(enum.IntEnum):
 
 @contextlib.contextmanager
 def _input(value: str | BytesLike, what: str, text: bool = True) -> Iterator[tuple[CBuffer, int]]:
-    """A C input buffer for `value` and its length. A bytearray or writable
-    memoryview is used in place (no copy); anything else is copied into a C
-    buffer that is wiped afterwards. str (when `text`) is UTF-8."""
+    """A C input buffer for `value` and its length. bytes, a bytearray and a
+    writable memoryview are used in place (no copy); a read-only view is
+    copied into a C buffer that is wiped afterwards. str (when `text`) is
+    UTF-8."""
     if isinstance(value, str) and text:
         data: BytesLike = value.encode("utf-8")
     elif isinstance(value, (bytes, bytearray, memoryview)):
@@ -101,14 +102,20 @@ def _input(value: str | BytesLike, what: str, text: bool = True) -> Iterator[tup
     else:
         kinds = "str or bytes" if text else "bytes"
         raise TypeError(f"{what} must be {kinds}, not {type(value).__name__}")
+    if isinstance(data, bytes) and data:
+        # Immutable: C reads it where it is, without a copy (c_char_p keeps
+        # a reference to the object, not a copy of it).
+        pointer = ctypes.c_char_p(data)
+        yield ctypes.cast(pointer, ctypes.POINTER(ctypes.c_uint8)), len(data)  # type: ignore[misc]
+        return
     view = memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(data)
     length = view.nbytes
     if not view.readonly and view.c_contiguous and length > 0:
         yield (ctypes.c_uint8 * length).from_buffer(view), length
         return
     buf = (ctypes.c_uint8 * max(length, 1))()
-    # bytes are read where they are; a read-only view needs one copy.
-    ctypes.memmove(buf, data if isinstance(data, bytes) else view.tobytes(), length)
+    # A read-only view needs one copy (wiped afterwards).
+    ctypes.memmove(buf, view.tobytes(), length)
     try:
         yield buf, length
     finally:
@@ -128,7 +135,9 @@ def _output(call: Callable[..., int], size: int, secret: bool = False) -> bytes:
     out_len = ctypes.c_size_t(0)
     try:
         call(buf, size, ctypes.byref(out_len))
-        return bytes(buf[: out_len.value])
+        # One copy into the bytes object (slicing the array would build a
+        # list of ints first: 10 times the memory, left unwiped).
+        return ctypes.string_at(buf, out_len.value)
     finally:
         if secret:
             ctypes.memset(buf, 0, len(buf))
