@@ -11,7 +11,7 @@
 //! (40002)".
 
 use std::fs::{self, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -88,6 +88,10 @@ enum Command {
         /// The base64 value: a literal, `@FILE`, or `-` (standard input).
         #[arg(default_value = "-")]
         value: String,
+        /// Write a plaintext with control characters or binary bytes to a
+        /// terminal too (they could drive the terminal: escape sequences).
+        #[arg(long)]
+        raw: bool,
         #[command(flatten)]
         output: OutputOptions,
     },
@@ -287,6 +291,7 @@ fn run(command: Command) -> Result<()> {
         Command::Decrypt {
             session,
             value,
+            raw,
             output,
         } => {
             let session = open_session(&session)?;
@@ -295,6 +300,11 @@ fn run(command: Command) -> Result<()> {
             if output.json {
                 println!("{}", json!({ "plaintext": text_or_hex(&plaintext) }));
                 Ok(())
+            } else if !raw && std::io::stdout().is_terminal() && !printable(&plaintext) {
+                fail(
+                    "the plaintext has control characters or is not UTF-8 text; write it to a file \
+                     or a pipe, use --json, or --raw to send it to the terminal anyway",
+                )
             } else {
                 write_stdout(&plaintext)
             }
@@ -325,26 +335,38 @@ fn run(command: Command) -> Result<()> {
 }
 
 fn keygen(bits: usize, out: &Path, force: bool) -> Result<()> {
-    if out.exists() && !force {
-        return fail(format!(
-            "{} exists (use --force to overwrite)",
-            out.display()
-        ));
-    }
     let key_pair = KeyPair::generate(bits)?;
     let pem = key_pair.to_pkcs8_pem()?;
-    // Created with mode 0600: the file holds the private key.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(out)
-        .or_else(|e| fail(format!("{}: {e}", out.display())))?;
-    let permissions = std::os::unix::fs::PermissionsExt::from_mode(0o600);
-    fs::set_permissions(out, permissions)
-        .and_then(|()| file.write_all(pem.as_bytes()))
-        .or_else(|e| fail(format!("{}: {e}", out.display())))?;
+    let written = if force {
+        // A new file beside the target, renamed over it: the rename replaces
+        // whatever is at `out` (a symbolic link included) and never writes
+        // through it.
+        let dir = out
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let result = create_private_file(&temporary, pem.as_bytes())
+            .and_then(|()| fs::rename(&temporary, out));
+        if result.is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+        result
+    } else {
+        create_private_file(out, pem.as_bytes())
+    };
+    written.or_else(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            " (it exists; use --force to replace it)"
+        } else {
+            ""
+        };
+        fail(format!("{}: {e}{hint}", out.display()))
+    })?;
     eprintln!(
         "paramcrypt: wrote a {bits}-bit key to {} (mode 0600)",
         out.display()
@@ -352,20 +374,65 @@ fn keygen(bits: usize, out: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// Creates `path` with mode 0600 from the start and writes `data`. It must
+/// not exist: not even as a symbolic link, whose target it would create
+/// (O_CREAT|O_EXCL follows no link).
+fn create_private_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(data)?;
+    file.sync_all()
+}
+
 /// Reads a secret or value argument: `-` is standard input, `@FILE` a file,
-/// anything else the text itself.
+/// `@@...` the literal `@...`, anything else the text itself. Errors never
+/// repeat the argument (it may be a secret that was meant as a literal).
 fn read_input(arg: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let mut data = Zeroizing::new(Vec::new());
     if arg == "-" {
-        std::io::stdin()
-            .read_to_end(&mut data)
-            .or_else(|e| fail(format!("standard input: {e}")))?;
-    } else if let Some(path) = arg.strip_prefix('@') {
-        *data = fs::read(path).or_else(|e| fail(format!("{path}: {e}")))?;
-    } else {
-        data.extend_from_slice(arg.as_bytes());
+        return read_all_wiped(std::io::stdin().lock())
+            .or_else(|e| fail(format!("standard input: {e}")));
     }
-    Ok(data)
+    if let Some(literal) = arg.strip_prefix("@@") {
+        let mut data = Zeroizing::new(Vec::with_capacity(literal.len() + 1));
+        data.push(b'@');
+        data.extend_from_slice(literal.as_bytes());
+        return Ok(data);
+    }
+    if let Some(path) = arg.strip_prefix('@') {
+        return fs::File::open(path).and_then(read_all_wiped).or_else(|e| {
+            fail(format!(
+                "the file of an @FILE argument: {} (write @@ for a value that starts with @)",
+                e.kind()
+            ))
+        });
+    }
+    Ok(Zeroizing::new(arg.as_bytes().to_vec()))
+}
+
+/// Reads everything from `reader` into a buffer that leaves no copy
+/// behind: when it is full, the data moves to one twice as large and the
+/// old one is wiped before it is freed (`read_to_end` would let the
+/// allocator free it unwiped).
+fn read_all_wiped(mut reader: impl Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut data = Zeroizing::new(Vec::with_capacity(4096));
+    let mut chunk = Zeroizing::new([0u8; 4096]);
+    loop {
+        let n = match reader.read(&mut chunk[..]) {
+            Ok(0) => return Ok(data),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if data.len() + n > data.capacity() {
+            let mut larger = Zeroizing::new(Vec::with_capacity(2 * (data.len() + n)));
+            larger.extend_from_slice(&data);
+            data = larger; // the old buffer is wiped as it drops
+        }
+        data.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// A value read from a file or a terminal usually ends in a newline.
@@ -488,6 +555,15 @@ fn write_stdout(data: &[u8]) -> Result<()> {
         .or_else(|e| fail(format!("standard output: {e}")))
 }
 
+/// Whether `data` is UTF-8 text without control characters (but line
+/// breaks and tabs): safe to write to a terminal.
+fn printable(data: &[u8]) -> bool {
+    std::str::from_utf8(data).is_ok_and(|text| {
+        text.chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r'))
+    })
+}
+
 /// A plaintext as JSON: its text when it is UTF-8, else `{"hex": ...}`.
 fn text_or_hex(data: &[u8]) -> Value {
     match std::str::from_utf8(data) {
@@ -496,10 +572,12 @@ fn text_or_hex(data: &[u8]) -> Value {
     }
 }
 
+/// NAME=VALUE. The error does not repeat the argument: without a `=` it
+/// may be a secret value on its own.
 fn split_assignment(arg: &str) -> Result<(&str, &str)> {
     match arg.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name, value)),
-        _ => fail(format!("{arg:?}: expected NAME=VALUE")),
+        _ => fail("a --param or --secret argument is not NAME=VALUE"),
     }
 }
 
@@ -602,4 +680,85 @@ fn open(
     );
     eprintln!("paramcrypt: decrypted: {}", opened.join(", "));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The marker byte of the secrets these tests read.
+    const SECRET: u8 = 0xA5;
+
+    /// Counts freed blocks that still hold 64 marker bytes in a row: secret
+    /// data freed unwiped.
+    struct WipeChecking;
+
+    static UNWIPED_FREES: AtomicUsize = AtomicUsize::new(0);
+
+    // SAFETY: forwards to the system allocator; only reads the block it is
+    // about to free.
+    unsafe impl GlobalAlloc for WipeChecking {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: the caller's layout contract is forwarded.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` points to `layout.size()` bytes until freed.
+            let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
+            if block.windows(64).any(|w| w.iter().all(|&b| b == SECRET)) {
+                UNWIPED_FREES.fetch_add(1, Ordering::SeqCst);
+            }
+            // SAFETY: `ptr` came from `alloc` with this layout.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: WipeChecking = WipeChecking;
+
+    /// Delivers its data a kilobyte at a time with no size hint, as a pipe does.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(1024).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn secret_input_leaves_no_unwiped_copy_when_its_buffer_grows() {
+        let secret = Zeroizing::new(vec![SECRET; 300 * 1024]);
+        // The detector works: read_to_end's growth frees copies unwiped.
+        let before = UNWIPED_FREES.load(Ordering::SeqCst);
+        let mut grown = Vec::new();
+        Trickle(&secret[..]).read_to_end(&mut grown).unwrap();
+        zeroize::Zeroize::zeroize(&mut grown);
+        drop(grown);
+        assert!(UNWIPED_FREES.load(Ordering::SeqCst) > before);
+        // read_all_wiped leaves none.
+        let before = UNWIPED_FREES.load(Ordering::SeqCst);
+        let read = read_all_wiped(Trickle(&secret[..])).unwrap();
+        assert_eq!(read.len(), secret.len());
+        drop(read);
+        assert_eq!(UNWIPED_FREES.load(Ordering::SeqCst), before);
+    }
+
+    #[test]
+    fn printable_text_is_text_without_control_characters() {
+        assert!(printable("correct horse\tbattery\n".as_bytes()));
+        assert!(printable("pässword".as_bytes()));
+        for bad in [
+            &b"\x1b[2J"[..],
+            b"bell\x07",
+            b"\xff\xfe",
+            "c1 \u{9b}31m".as_bytes(),
+        ] {
+            assert!(!printable(bad), "{bad:?}");
+        }
+    }
 }

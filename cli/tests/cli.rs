@@ -81,7 +81,7 @@ fn keygen_writes_a_private_file_and_never_overwrites_silently() {
     let mode = std::fs::metadata(out).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let first = std::fs::read(out).unwrap();
-    assert!(err(&["keygen", "--out", out]).contains("exists (use --force"));
+    assert!(err(&["keygen", "--out", out]).contains("it exists; use --force"));
     assert_eq!(std::fs::read(out).unwrap(), first, "not overwritten");
     ok(&["keygen", "--out", out, "--force", "--bits", "3072"]);
     assert_ne!(std::fs::read(out).unwrap(), first);
@@ -94,6 +94,93 @@ fn keygen_writes_a_private_file_and_never_overwrites_silently() {
     assert!(
         published.starts_with("MIIBojANBgkqhkiG9w0BAQEFAAOCAY8A"),
         "{published}"
+    );
+}
+
+#[test]
+fn keygen_follows_no_symbolic_link() {
+    let dir = scratch("keygen-links");
+    // A dangling link at --out: the link's target must not be created.
+    let target = dir.join("elsewhere.pem");
+    let link = dir.join("server.pem");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    err(&["keygen", "--out", link.to_str().unwrap()]);
+    assert!(!target.exists(), "keygen created the link's target");
+    // --force replaces the link itself; the file it points to is untouched.
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "unrelated").unwrap();
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    ok(&["keygen", "--out", link.to_str().unwrap(), "--force"]);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "unrelated");
+    let metadata = std::fs::symlink_metadata(&link).unwrap();
+    assert!(
+        metadata.file_type().is_file(),
+        "the link was replaced by the key file"
+    );
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+    assert!(
+        std::fs::read_to_string(&link)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    let leftovers = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(leftovers, 2, "no temporary file left behind");
+}
+
+#[test]
+fn secrets_are_never_repeated_in_errors_and_at_at_is_a_literal_at() {
+    let key_iv = "000102030405060708090a0b0c0d0e0f:101112131415161718191a1b1c1d1e1f";
+    // A secret without its NAME=: the error does not repeat it.
+    let message = err(&[
+        "request",
+        "--pubkey",
+        &public_key(),
+        "--method",
+        "m",
+        "--secret",
+        "hunter2",
+    ]);
+    assert!(!message.contains("hunter2"), "{message}");
+    // A secret starting with @ is a file name; the error does not show it.
+    let message = err(&["encrypt", "--key-iv", key_iv, "@hunter2-not-a-file"]);
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(message.contains("@@"), "{message}");
+    // @@ passes a literal that starts with @.
+    let value = ok(&["encrypt", "--key-iv", key_iv, "@@hunter2"]);
+    let plaintext = ok(&["decrypt", "--key-iv", key_iv, value.trim()]);
+    assert_eq!(plaintext, "@hunter2");
+}
+
+#[test]
+fn control_characters_reach_a_terminal_only_when_asked() {
+    let key_iv = "000102030405060708090a0b0c0d0e0f:101112131415161718191a1b1c1d1e1f";
+    let escape = "\u{1b}]0;owned\u{7}";
+    let value = ok(&["encrypt", "--key-iv", key_iv, escape]);
+    // Into a pipe it is written as it is (a file or a program asked for it).
+    assert_eq!(ok(&["decrypt", "--key-iv", key_iv, value.trim()]), escape);
+    // To a terminal (util-linux `script` gives the command one): refused.
+    let binary = env!("CARGO_BIN_EXE_paramcrypt");
+    let command = format!("{binary} decrypt --key-iv {key_iv} {}", value.trim());
+    let on_terminal = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs a command on a terminal");
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(shown.contains("control characters"), "{shown}");
+    assert!(
+        !shown.contains('\u{1b}'),
+        "the escape sequence reached the terminal"
+    );
+    let raw = Command::new("script")
+        .args(["-qec", &format!("{command} --raw"), "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&raw.stdout).contains('\u{1b}'),
+        "--raw writes it"
     );
 }
 
