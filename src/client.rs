@@ -475,15 +475,11 @@ pub unsafe extern "C" fn paramcrypt_client_result(
     out_cap: usize,
     out_len: *mut usize,
 ) -> paramcrypt_status {
-    guard_status(|| {
-        // SAFETY: the caller upholds the crate's pointer rules.
-        let (out, out_len) = unsafe { output(out, out_cap, out_len)? };
-        // SAFETY: as above.
-        unsafe {
-            with_client(client, |state| {
-                copy_out(state.result.as_bytes(), out, out_len)
-            })
-        }
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe {
+        copy_state(client, out, out_cap, out_len, |state| {
+            state.result.as_bytes()
+        })
     })
 }
 
@@ -497,16 +493,29 @@ pub unsafe extern "C" fn paramcrypt_client_error_message(
     out_cap: usize,
     out_len: *mut usize,
 ) -> paramcrypt_status {
-    guard_status(|| {
-        // SAFETY: the caller upholds the crate's pointer rules.
-        let (out, out_len) = unsafe { output(out, out_cap, out_len)? };
-        // SAFETY: as above.
-        unsafe {
-            with_client(client, |state| {
-                copy_out(state.error.as_bytes(), out, out_len)
-            })
-        }
+    // SAFETY: the caller upholds the crate's pointer rules.
+    guard_status(|| unsafe {
+        copy_state(client, out, out_cap, out_len, |state| {
+            state.error.as_bytes()
+        })
     })
+}
+
+/// Copies a part of the client's state to a C output buffer.
+///
+/// # Safety
+/// As for `borrow` and `output`.
+unsafe fn copy_state(
+    client: *const paramcrypt_client,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+    part: impl FnOnce(&ClientState) -> &[u8],
+) -> Result<(), paramcrypt_status> {
+    // SAFETY: forwarded from the caller's contract.
+    let (out, out_len) = unsafe { output(out, out_cap, out_len)? };
+    // SAFETY: as above.
+    unsafe { with_client(client, |state| copy_out(part(state), out, out_len)) }
 }
 
 /// Releases a client and wipes its common key and last result. NULL is a
