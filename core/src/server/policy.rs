@@ -393,12 +393,10 @@ mod tests {
 
     #[test]
     fn seconds_of_milliseconds_match_a_64_bit_division() {
-        let mut state = 0x1234_5678_9ABC_DEF1u64;
+        let mut rng = crate::compact::rsa::tests::TestRng(0x1234_5678_9ABC_DEF1);
         let samples = (0..10_000).map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state >> (state % 64)
+            let value = rand_core::TryRng::try_next_u64(&mut rng).unwrap_or_default();
+            value >> (value % 64)
         });
         let edges = [
             0,

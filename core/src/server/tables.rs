@@ -369,13 +369,8 @@ mod tests {
         let capacity = 37;
         let mut table = LruTable::<u64>::new(capacity);
         let mut model: Vec<(u64, u64)> = Vec::new(); // oldest first
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::compact::rsa::tests::TestRng(0x2545_F491_4F6C_DD1D);
+        let mut next = move || rand_core::TryRng::try_next_u64(&mut rng).unwrap_or_default();
         for step in 0..20_000u64 {
             // Keys share low bits often, so that probe runs collide.
             let key = (next() % 64) << 58 | (next() % 8);
