@@ -416,9 +416,10 @@ pub unsafe extern "C" fn paramcrypt_client_call(
                     .client
                     .call(service, method, version, &call_params, &names)
                 {
-                    Ok(result) => {
+                    Ok(mut result) => {
                         state.error.clear();
                         state.result = Zeroizing::new(result.to_string());
+                        paramcrypt_core::client::wipe(&mut result);
                         copy_out(state.result.as_bytes(), out, out_len)
                     }
                     Err(error) => {

@@ -264,7 +264,9 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     let id = client.transport().last_id.clone();
     match outcome {
         Ok(result) => {
-            println!("{}", json!({"result": result, "id": id}));
+            let mut response = json!({"result": result, "id": id});
+            println!("{response}");
+            paramcrypt_core::client::wipe(&mut response);
             Ok(())
         }
         Err(error) => {

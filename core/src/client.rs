@@ -332,7 +332,8 @@ impl<T: Transport> Client<T> {
     /// to decrypt is sent as it is, without encryption.
     ///
     /// On 40002 it starts over once with a new common key; see the module
-    /// documentation for the policy.
+    /// documentation for the policy. The result holds decrypted secrets:
+    /// [`wipe`] it when done.
     pub fn call(
         &mut self,
         service: &str,
@@ -419,12 +420,25 @@ impl<T: Transport> Client<T> {
             for name in names {
                 if let Some(Value::String(text)) = item.get(*name) {
                     let plain = key.session.decrypt(text.as_bytes()).map_err(|_| ())?;
-                    let text = String::from_utf8(plain.to_vec()).map_err(|_| ())?;
+                    // Checked in place: no copy of a value that is not text.
+                    let text = String::from(core::str::from_utf8(&plain).map_err(|_| ())?);
                     item.insert(String::from(*name), Value::String(text));
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Wipes every string in `value` (a result with decrypted fields, once it
+/// is no longer needed): `Value` does not wipe itself when dropped.
+pub fn wipe(value: &mut Value) {
+    use zeroize::Zeroize;
+    match value {
+        Value::String(text) => text.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(wipe),
+        Value::Object(map) => map.values_mut().for_each(wipe),
+        _ => {}
     }
 }
 
@@ -453,4 +467,19 @@ fn result_of(mut response: Value) -> Result<Value, ClientError> {
         .get_mut("result")
         .map(Value::take)
         .ok_or(ClientError::BadResponse("neither result nor error"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wipe_clears_every_string_of_a_result() {
+        let mut result = json!([{"text": "secret", "nested": {"more": ["also secret"]}, "n": 7}]);
+        wipe(&mut result);
+        assert_eq!(
+            result,
+            json!([{"text": "", "nested": {"more": [""]}, "n": 7}])
+        );
+    }
 }

@@ -29,14 +29,18 @@ the response body (text); raises on failure."""
 class HttpTransport:
     """POSTs each request to `{url}/sony/{service}` with the standard
     library, with the device's pre-shared key in the X-Auth-PSK header when
-    given. `url` is the device's base URL (`http://HOST[:PORT]`)."""
+    given. `url` is the device's base URL (`http://HOST[:PORT]`). A response
+    longer than `max_response_len` bytes is a transport failure, and no
+    more of it is read."""
 
-    def __init__(self, url: str, psk: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, psk: str | None = None, timeout: float = 10.0,
+                 max_response_len: int = 64 * 1024) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError("url must start with http:// or https://")
         self.url = url.rstrip("/")
         self._psk = psk
         self.timeout = timeout
+        self.max_response_len = max_response_len
 
     def __call__(self, service: str, request: str) -> str:
         headers = {"Content-Type": "application/json"}
@@ -48,11 +52,14 @@ class HttpTransport:
         )
         try:
             with urllib.request.urlopen(http_request, timeout=self.timeout) as response:  # noqa: S310
-                body: bytes = response.read()
+                body: bytes = response.read(self.max_response_len + 1)
         except urllib.error.HTTPError as err:
-            body = err.read()  # a JSON-RPC error may come with an HTTP error status
+            body = err.read(self.max_response_len + 1)  # a JSON-RPC error may come with an HTTP error status
             if not body:
                 raise
+        if len(body) > self.max_response_len:
+            # The device sizes the response: read no more than the client takes.
+            raise TransportError(f"the response is longer than {self.max_response_len} bytes", 107)
         return body.decode("utf-8")
 
     def __repr__(self) -> str:
@@ -174,7 +181,8 @@ class Client(_Handle):
         """A client of the device at `url` (`http://HOST[:PORT]`) over
         HTTP. With `known_devices` (a file), the pin of `url` comes from it
         and a device's first key is written to it."""
-        client = cls(HttpTransport(url, psk, timeout), **options)
+        limit = options.get("max_response_len", 64 * 1024)
+        client = cls(HttpTransport(url, psk, timeout, limit), **options)
         if known_devices is not None:
             devices = known_devices if isinstance(known_devices, KnownDevices) else KnownDevices(known_devices)
             client._known = (devices, url.rstrip("/"))

@@ -8,6 +8,7 @@ and every public-key form (wrapped encKeys opened by OpenSSL, through
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
@@ -31,6 +32,7 @@ from paramcrypt import (
     PublicKey,
     RpcError,
     Session,
+    TransportError,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -299,3 +301,33 @@ def test_the_cli_stores_a_secret_and_reads_it_back_in_a_second_invocation(tmp_pa
         assert error.returncode != 0 and json.loads(error.stdout)["error"] == [12, "No Such Method"]
     finally:
         server.stop()
+
+
+def test_the_http_transport_reads_no_more_than_the_client_takes() -> None:
+    """A device (or a machine in the middle) answering 4 MiB: the transport
+    reads one byte past its limit and fails, instead of reading it all."""
+    import http.server
+    import threading
+
+    class Huge(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(200)
+            self.send_header("Content-Length", str(4 << 20))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client stops reading
+                self.wfile.write(b"x" * (4 << 20))
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Huge)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        transport = HttpTransport(f"http://127.0.0.1:{httpd.server_address[1]}", max_response_len=1024)
+        with pytest.raises(TransportError, match="longer than 1024 bytes"):
+            transport("encryption", "{}")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
