@@ -15,9 +15,13 @@ use crate::status::paramcrypt_status;
 ///
 /// paramcrypt asks for 64 bytes at a time and checks each answer cheaply: a
 /// buffer with 16 or more equal bytes in a row (left as it was, zeroed,
-/// constant) or starting as the previous answer did is `PARAMCRYPT_ERR_RNG`
-/// too, even when the callback returned 0. This catches drivers that fail
-/// silently; it is no test of randomness.
+/// constant), or one that repeats an earlier answer, is `PARAMCRYPT_ERR_RNG`
+/// too, even when the callback returned 0. Repeats are caught across calls:
+/// the library remembers a fingerprint (part of a SHA-256, never the bytes)
+/// of the last answers of each callback and user pointer, and of the most
+/// recent answers of any callback. This catches drivers that fail silently
+/// and generators reseeded the same way each call; it is no test of
+/// randomness.
 pub type paramcrypt_rng_callback =
     Option<unsafe extern "C" fn(user: *mut c_void, buf: *mut u8, len: usize) -> c_int>;
 
@@ -62,15 +66,17 @@ pub(crate) struct CallbackRng {
     pool: [u8; POOL],
     /// Unused bytes at the end of `pool`.
     available: usize,
-    /// The first bytes of the previous pool: a repeat means a stuck RNG.
-    previous: [u8; STUCK_RUN],
 }
+
+/// Every callback's recent answers, across calls and threads: a repeat
+/// means a stuck RNG (or one seeded the same way each time).
+static REPETITIONS: paramcrypt_core::rng::RepetitionTest =
+    paramcrypt_core::rng::RepetitionTest::new();
 
 impl Drop for CallbackRng {
     fn drop(&mut self) {
         // Unused random bytes could be someone's next key: wipe them.
         self.pool.zeroize();
-        self.previous.zeroize();
     }
 }
 
@@ -86,10 +92,12 @@ impl CallbackRng {
             .pool
             .windows(STUCK_RUN)
             .any(|run| run.iter().all(|&b| b == run[0]));
-        if stuck || self.pool[..STUCK_RUN] == self.previous {
+        // The pool is judged even when stuck, so that the source is remembered.
+        let source = [self.fill as usize, self.user as usize];
+        let repeated = REPETITIONS.check(source, &self.pool).is_err();
+        if stuck || repeated {
             return Err(RngFailed);
         }
-        self.previous.copy_from_slice(&self.pool[..STUCK_RUN]);
         self.available = POOL;
         Ok(())
     }
@@ -133,7 +141,6 @@ impl FfiRng {
             user,
             pool: [0; POOL],
             available: 0,
-            previous: [0; STUCK_RUN],
         }))
     }
 }
@@ -238,5 +245,37 @@ mod tests {
         let mut rng = rng(repeating, core::ptr::null_mut());
         assert!(rng.try_fill_bytes(&mut [0u8; 64]).is_ok());
         assert!(rng.try_fill_bytes(&mut [0u8; 1]).is_err());
+    }
+
+    unsafe extern "C" fn reseeded(_: *mut c_void, buf: *mut u8, len: usize) -> c_int {
+        // SAFETY: `buf` holds `len` bytes.
+        unsafe {
+            for i in 0..len {
+                *buf.add(i) = (i * 13 + 5) as u8;
+            }
+        }
+        0
+    }
+
+    #[test]
+    fn an_answer_repeated_in_a_later_call_is_a_failure() {
+        // Each exported function makes its own FfiRng: the memory of earlier
+        // answers must outlive it.
+        assert!(
+            rng(reseeded, core::ptr::null_mut())
+                .try_fill_bytes(&mut [0u8; 32])
+                .is_ok()
+        );
+        assert!(
+            rng(reseeded, core::ptr::null_mut())
+                .try_fill_bytes(&mut [0u8; 32])
+                .is_err()
+        );
+        let mut other = 0u8;
+        assert!(
+            rng(reseeded, (&mut other as *mut u8).cast())
+                .try_fill_bytes(&mut [0u8; 32])
+                .is_err()
+        );
     }
 }

@@ -66,6 +66,15 @@ static int zero_rng(void *user, uint8_t *buf, size_t len) {
     return 0;
 }
 
+/* A generator reseeded the same way for every call: a fine-looking answer
+ * (no run of equal bytes), the same each time. */
+static int reseeded_rng(void *user, uint8_t *buf, size_t len) {
+    size_t i;
+    (void)user;
+    for (i = 0; i < len; i++) buf[i] = (uint8_t)(i * 37 + 11);
+    return 0;
+}
+
 static int os_like_rng(void *user, uint8_t *buf, size_t len) {
     FILE *f = fopen("/dev/urandom", "rb");
     size_t got;
@@ -344,6 +353,20 @@ static void test_broken_rng_is_an_error(const paramcrypt_keypair *key) {
     CHECK_STATUS(paramcrypt_server_config_init(PARAMCRYPT_SETTING_FIRMWARE, &config), PARAMCRYPT_OK);
     CHECK_STATUS(paramcrypt_server_new_with_rng(key, &config, zero_rng, NULL, &server), PARAMCRYPT_ERR_RNG);
     CHECK(server == NULL);
+
+    /* The same answer on every call. Before the check across calls, the
+     * second session had the first one's key and IV. */
+    CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, reseeded_rng, NULL, &session), PARAMCRYPT_OK);
+    paramcrypt_session_free(session);
+    session = NULL;
+    CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, reseeded_rng, NULL, &session),
+                 PARAMCRYPT_ERR_RNG);
+    CHECK(session == NULL);
+    /* Through another user pointer (another "source") the answer is still
+     * one the library has just seen. */
+    CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, reseeded_rng, &server, &session),
+                 PARAMCRYPT_ERR_RNG);
+    CHECK(session == NULL);
 }
 
 static void test_rng_callback_makes_the_session(void) {
@@ -388,6 +411,23 @@ static void test_rng_callback_makes_the_session(void) {
                      PARAMCRYPT_OK);
         paramcrypt_session_free(session);
         session = NULL;
+        /* Also for the ciphertexts 0 and 1, which AWS-LC refuses: before,
+           they fell back to the portable operation, which called the
+           callback (and a failing one turned 40002 into ERR_RNG). */
+        {
+            char zero_or_one[172];
+            memset(zero_or_one, 'A', 168);
+            memcpy(zero_or_one + 168, "AAA=", 4);
+            CHECK_STATUS(paramcrypt_keypair_unwrap_with_rng(key, (const uint8_t *)zero_or_one, sizeof zero_or_one,
+                                                            PARAMCRYPT_PADDING_PKCS1V15, failing_rng, NULL, &session),
+                         PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+            memcpy(zero_or_one + 168, "AAE=", 4);
+            CHECK_STATUS(paramcrypt_keypair_unwrap_with_rng(key, (const uint8_t *)zero_or_one, sizeof zero_or_one,
+                                                            PARAMCRYPT_PADDING_OAEP_SHA256, failing_rng, NULL,
+                                                            &session),
+                         PARAMCRYPT_ERR_ENCRYPTION_FAILED);
+            CHECK(session == NULL);
+        }
     } else {
         CHECK(strcmp(paramcrypt_rsa_backend(), "portable") == 0);
         CHECK_STATUS(paramcrypt_keypair_unwrap_with_rng(key, enc_key, enc_key_len, PARAMCRYPT_PADDING_PKCS1V15,
@@ -473,9 +513,11 @@ static void test_bad_input(const paramcrypt_keypair *key) {
 
     /* A fixed key and IV (from a counting RNG), so that every outcome below is
      * the same on every run: with a random key, a garbage block has a valid
-     * PKCS#7 padding about once in 256 tries. */
+     * PKCS#7 padding about once in 256 tries. (Not from 0: the library
+     * refuses an RNG answer it has seen, and test_rng_callback_makes_the_session
+     * counted from 0.) */
     {
-        uint8_t next = 0;
+        uint8_t next = 200;
         CHECK_STATUS(paramcrypt_session_new_with_rng(PARAMCRYPT_MODE_KEY_IV, counter_rng, &next, &client),
                      PARAMCRYPT_OK);
     }
@@ -714,7 +756,7 @@ static void test_server(const paramcrypt_keypair *key) {
     const char *forged = "AAAAAAAAAAAAAAAAAAAAAAA=";
     uint8_t plain[256];
     size_t value_len = 0, reply_len = 0, plain_len = 0;
-    uint8_t next = 0;
+    uint8_t next = 64; /* apart from the other counting tests: repeated answers are refused */
 
     paramcrypt_server_config config, bad;
     const uint8_t *peer = (const uint8_t *)"192.0.2.10";

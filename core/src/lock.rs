@@ -14,7 +14,7 @@ pub(crate) struct Lock<T> {
 }
 
 impl<T> Lock<T> {
-    pub(crate) fn new(value: T) -> Self {
+    pub(crate) const fn new(value: T) -> Self {
         Lock {
             #[cfg(feature = "std")]
             inner: std::sync::Mutex::new(value),

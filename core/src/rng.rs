@@ -16,3 +16,170 @@ pub use getrandom::SysRng as OsRng;
 pub(crate) fn fill<R: TryCryptoRng + ?Sized>(rng: &mut R, buf: &mut [u8]) -> Result<()> {
     rng.try_fill_bytes(buf).map_err(|_| Error::Rng)
 }
+
+/// A continuous health test of RNG output across calls, in the spirit of
+/// the repetition count test of NIST SP 800-90B §4.4.1 with whole samples
+/// (64 random bytes) as the symbols: a good RNG never repeats one, so any
+/// repeat is a failure.
+///
+/// Each sample's fingerprint (64 bits of its SHA-256, never the bytes,
+/// which may have become someone's key) is compared with the last
+/// fingerprints of the same source and with the most recent ones of any
+/// source, then remembered. Sources are opaque identities (the FFI layer's
+/// callback and its user pointer); a source that changes identity on every
+/// call (a fresh closure) is still caught by the recent ones.
+pub struct RepetitionTest {
+    history: crate::lock::Lock<History>,
+}
+
+/// Sources remembered, least recently used dropped first.
+const SOURCES: usize = 8;
+/// Fingerprints remembered per source.
+const PER_SOURCE: usize = 4;
+/// Fingerprints remembered of all sources together.
+const RECENT: usize = 16;
+
+/// A fingerprint's value before anything was recorded: no SHA-256 output in
+/// practice, and refused as a sample's fingerprint never happens to be it.
+const EMPTY: u64 = 0;
+
+#[derive(Clone, Copy)]
+struct SourceHistory {
+    source: [usize; 2],
+    fingerprints: [u64; PER_SOURCE],
+    next: usize,
+    last_used: u64,
+}
+
+struct History {
+    sources: [SourceHistory; SOURCES],
+    recent: [u64; RECENT],
+    next_recent: usize,
+    clock: u64,
+}
+
+impl Default for RepetitionTest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RepetitionTest {
+    /// An empty history (a `static` can hold one).
+    pub const fn new() -> Self {
+        const NO_SOURCE: SourceHistory = SourceHistory {
+            source: [0; 2],
+            fingerprints: [EMPTY; PER_SOURCE],
+            next: 0,
+            last_used: 0,
+        };
+        RepetitionTest {
+            history: crate::lock::Lock::new(History {
+                sources: [NO_SOURCE; SOURCES],
+                recent: [EMPTY; RECENT],
+                next_recent: 0,
+                clock: 0,
+            }),
+        }
+    }
+
+    /// Judges `sample` from `source` and remembers it: [`Error::Rng`] if it
+    /// repeats a remembered sample (this source's last ones or anyone's
+    /// recent ones), [`Error::Busy`] without `std` while another thread is
+    /// in here (nothing waits in firmware).
+    pub fn check(&self, source: [usize; 2], sample: &[u8]) -> Result<()> {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(sample);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let fingerprint = u64::from_le_bytes(first);
+        self.history
+            .with(|history| history.record(source, fingerprint))?
+    }
+}
+
+impl History {
+    fn record(&mut self, source: [usize; 2], fingerprint: u64) -> Result<()> {
+        self.clock += 1;
+        let clock = self.clock;
+        let repeated = fingerprint == EMPTY
+            || self.recent.contains(&fingerprint)
+            || self.sources.iter().any(|s| {
+                s.last_used != 0 && s.source == source && s.fingerprints.contains(&fingerprint)
+            });
+        // Remembered even when repeated: the source stays under suspicion.
+        self.recent[self.next_recent] = fingerprint;
+        self.next_recent = (self.next_recent + 1) % RECENT;
+        let slot = match self
+            .sources
+            .iter()
+            .position(|s| s.last_used != 0 && s.source == source)
+        {
+            Some(i) => i,
+            None => {
+                let (i, _) = self
+                    .sources
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, s)| s.last_used)
+                    .unwrap_or((0, &self.sources[0]));
+                self.sources[i] = SourceHistory {
+                    source,
+                    fingerprints: [EMPTY; PER_SOURCE],
+                    next: 0,
+                    last_used: clock,
+                };
+                i
+            }
+        };
+        let entry = &mut self.sources[slot];
+        entry.last_used = clock;
+        entry.fingerprints[entry.next] = fingerprint;
+        entry.next = (entry.next + 1) % PER_SOURCE;
+        if repeated { Err(Error::Rng) } else { Ok(()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(seed: u8) -> [u8; 64] {
+        core::array::from_fn(|i| seed.wrapping_mul(31).wrapping_add(i as u8))
+    }
+
+    #[test]
+    fn a_sample_repeated_by_its_source_fails() {
+        let test = RepetitionTest::new();
+        assert!(test.check([1, 0], &sample(1)).is_ok());
+        assert!(test.check([1, 0], &sample(2)).is_ok());
+        assert_eq!(test.check([1, 0], &sample(1)), Err(Error::Rng));
+    }
+
+    #[test]
+    fn a_source_remembers_its_samples_while_others_are_busy() {
+        let test = RepetitionTest::new();
+        assert!(test.check([7, 7], &sample(200)).is_ok());
+        // Far more than RECENT samples from another source in between.
+        for seed in 0..100 {
+            assert!(test.check([1, 0], &sample(seed)).is_ok());
+        }
+        assert_eq!(test.check([7, 7], &sample(200)), Err(Error::Rng));
+    }
+
+    #[test]
+    fn a_source_with_a_new_identity_each_call_is_caught_by_the_recent_samples() {
+        let test = RepetitionTest::new();
+        assert!(test.check([100, 0], &sample(9)).is_ok());
+        assert_eq!(test.check([101, 0], &sample(9)), Err(Error::Rng));
+    }
+
+    #[test]
+    fn fresh_samples_from_many_sources_pass() {
+        let test = RepetitionTest::new();
+        for seed in 0..=255u8 {
+            let source = [usize::from(seed % 11), 0];
+            assert!(test.check(source, &sample(seed)).is_ok(), "seed {seed}");
+        }
+    }
+}

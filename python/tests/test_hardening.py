@@ -107,10 +107,11 @@ def test_a_closed_handle_raises_value_error(key_2048: KeyPair) -> None:
 
 
 class Counter:
-    """A deterministic RNG for tests (not random)."""
+    """A deterministic RNG for tests (not random); `start` keeps the answers of
+    different tests apart, since the library remembers recent answers."""
 
-    def __init__(self) -> None:
-        self.next = 0
+    def __init__(self, start: int) -> None:
+        self.next = start
 
     def __call__(self, n: int) -> bytes:
         out = bytes((self.next + i) % 251 for i in range(n))
@@ -119,13 +120,24 @@ class Counter:
 
 
 def test_the_rng_hook_makes_the_session() -> None:
-    first = Session.new(rng=Counter())
-    second = Session.new(rng=Counter())
-    # The same RNG output gives the same key and IV: the same ciphertext.
-    assert first.encrypt("hello") == second.encrypt("hello")
-    assert Session.new().encrypt("hello") != first.encrypt("hello")
-    per_message = Session.new(Mode.PER_MESSAGE_IV, rng=Counter())
-    assert per_message.decrypt(per_message.encrypt("x", rng=Counter())) == b"x"
+    session = Session.new(rng=Counter(start=17))
+    assert session.decrypt(session.encrypt("hello")) == b"hello"
+    per_message = Session.new(Mode.PER_MESSAGE_IV, rng=Counter(start=101))
+    assert per_message.decrypt(per_message.encrypt("x", rng=Counter(start=181))) == b"x"
+
+
+def test_an_rng_that_repeats_itself_across_calls_is_rng_error() -> None:
+    # An RNG reseeded the same way for every call. Before the check across
+    # calls, both sessions had the same key and IV: the same ciphertext for
+    # the same text.
+    Session.new(rng=Counter(start=43))
+    with pytest.raises(RngError):
+        Session.new(rng=Counter(start=43))
+    # Also across operations: a per-message IV drawn as an earlier key was.
+    Session.new(rng=Counter(start=71))
+    per_message = Session.new(Mode.PER_MESSAGE_IV, rng=Counter(start=131))
+    with pytest.raises(RngError):
+        per_message.encrypt("x", rng=Counter(start=71))
 
 
 def test_an_rng_failure_is_rng_error_never_a_session(key_2048: KeyPair) -> None:
