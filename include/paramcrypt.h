@@ -335,9 +335,13 @@ typedef struct {
 //
 // paramcrypt asks for 64 bytes at a time and checks each answer cheaply: a
 // buffer with 16 or more equal bytes in a row (left as it was, zeroed,
-// constant) or starting as the previous answer did is `PARAMCRYPT_ERR_RNG`
-// too, even when the callback returned 0. This catches drivers that fail
-// silently; it is no test of randomness.
+// constant), or one that repeats an earlier answer, is `PARAMCRYPT_ERR_RNG`
+// too, even when the callback returned 0. Repeats are caught across calls:
+// the library remembers a fingerprint (part of a SHA-256, never the bytes)
+// of the last answers of each callback and user pointer, and of the most
+// recent answers of any callback. This catches drivers that fail silently
+// and generators reseeded the same way each call; it is no test of
+// randomness.
 typedef int (*paramcrypt_rng_callback)(void *user, uint8_t *buf, size_t len);
 
 // The limits a server applies to decryption failures (the README explains
@@ -674,7 +678,8 @@ paramcrypt_status paramcrypt_keypair_unwrap(const paramcrypt_keypair *keypair,
 // `rng(user, buf, len)`: in builds whose RSA runs on the portable
 // arithmetic (firmware, `--no-default-features`). Server builds with
 // AWS-LC (the default on x86-64 and aarch64 Linux and macOS) blind with
-// AWS-LC's own generator, seeded by the OS, and do not call `rng`.
+// AWS-LC's own generator, seeded by the OS, and do not call `rng` for
+// any encKey (the ciphertexts 0 and 1, which AWS-LC refuses, included).
 paramcrypt_status paramcrypt_keypair_unwrap_with_rng(const paramcrypt_keypair *keypair,
                                                      const uint8_t *enc_key,
                                                      size_t enc_key_len,

@@ -271,7 +271,8 @@ pub unsafe extern "C" fn paramcrypt_keypair_unwrap(
 /// `rng(user, buf, len)`: in builds whose RSA runs on the portable
 /// arithmetic (firmware, `--no-default-features`). Server builds with
 /// AWS-LC (the default on x86-64 and aarch64 Linux and macOS) blind with
-/// AWS-LC's own generator, seeded by the OS, and do not call `rng`.
+/// AWS-LC's own generator, seeded by the OS, and do not call `rng` for
+/// any encKey (the ciphertexts 0 and 1, which AWS-LC refuses, included).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_unwrap_with_rng(
     keypair: *const paramcrypt_keypair,

@@ -20,6 +20,81 @@ fn server_builds_run_rsa_on_aws_lc() {
     assert_eq!(key.with_portable_backend().rsa_backend(), "portable");
 }
 
+/// The `*_with_rng` unwraps promise not to call the caller's RNG on AWS-LC
+/// builds. AWS-LC refuses the ciphertexts 0 and 1; before they were answered
+/// on the AWS-LC side, they fell back to the portable operation, which drew
+/// from the RNG (so a peer reached the callback, and a failing callback
+/// turned 40002 into an RNG error).
+#[test]
+#[cfg(all(
+    feature = "aws-lc",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    any(target_os = "linux", target_os = "macos")
+))]
+fn aws_lc_unwraps_never_draw_from_the_given_rng() {
+    use paramcrypt_core::rng::{TryCryptoRng, TryRng};
+
+    /// An RNG that counts its uses and always fails.
+    struct Refusing(usize);
+    #[derive(Debug)]
+    struct Down;
+    impl core::fmt::Display for Down {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("RNG down")
+        }
+    }
+    impl core::error::Error for Down {}
+    impl TryRng for Refusing {
+        type Error = Down;
+        fn try_next_u32(&mut self) -> Result<u32, Down> {
+            self.0 += 1;
+            Err(Down)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Down> {
+            self.0 += 1;
+            Err(Down)
+        }
+        fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Down> {
+            self.0 += 1;
+            Err(Down)
+        }
+    }
+    impl TryCryptoRng for Refusing {}
+
+    let key = fixture_key(2048);
+    let k = key.public_key().size();
+    let mut ciphertexts = Vec::new();
+    for last in [0u8, 1, 2, 3] {
+        let mut c = vec![0u8; k];
+        c[k - 1] = last;
+        ciphertexts.push(c);
+    }
+    ciphertexts.push(vec![0xFF; k]); // not below the modulus
+    ciphertexts.push(vec![0x00; k - 1]); // short
+    for padding in [Padding::Pkcs1v15, Padding::OaepSha1, Padding::OaepSha256] {
+        for c in &ciphertexts {
+            let mut rng = Refusing(0);
+            let answer = key.unwrap_with_rng(&mut rng, b64(c).as_bytes(), padding);
+            assert!(
+                matches!(answer, Err(paramcrypt_core::Error::EncryptionFailed)),
+                "{padding:?} on {:02x?}..: {:?}",
+                &c[k.saturating_sub(2)..],
+                answer.err()
+            );
+            assert_eq!(rng.0, 0, "{padding:?}: the RNG was called");
+        }
+    }
+    // The portable backend does draw from it: the counter can count.
+    let mut rng = Refusing(0);
+    let answer = key.with_portable_backend().unwrap_with_rng(
+        &mut rng,
+        b64(&ciphertexts[2]).as_bytes(),
+        Padding::Pkcs1v15,
+    );
+    assert!(matches!(answer, Err(paramcrypt_core::Error::Rng)));
+    assert!(rng.0 > 0);
+}
+
 /// Built without the `rsa` crate (as firmware is: `make test-compact` runs
 /// this suite so on the host), the compact backend runs.
 #[test]

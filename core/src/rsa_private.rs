@@ -80,15 +80,34 @@ pub(crate) mod accelerated {
         paramcrypt_rsa_aws_lc::PrivateKey::from_pkcs1_der(der.as_bytes()).map(Arc::new)
     }
 
-    /// `None` when there is no AWS-LC key or AWS-LC refuses the ciphertext:
-    /// the portable operation then answers, so that the result (a message,
-    /// or which error) is the `rsa` crate's for every ciphertext. (AWS-LC
-    /// refuses 0 and 1, which the `rsa` crate decrypts; the ciphertext is
-    /// public, so falling back reveals nothing.)
+    /// `None` when there is no AWS-LC key or AWS-LC refuses the ciphertext
+    /// (of another length, or not below the modulus): the portable
+    /// operation then answers with its error, before drawing randomness.
+    ///
+    /// AWS-LC also refuses the ciphertexts 0 and 1, whose RSADP is the
+    /// ciphertext itself (as the `rsa` crate computes). They are answered
+    /// here, after the same AWS-LC operation on a stand-in ciphertext: the
+    /// work does not depend on them, and a peer never reaches the portable
+    /// operation and its caller-supplied RNG (the `*_with_rng` functions
+    /// promise not to call it on AWS-LC builds). The ciphertext is public,
+    /// so the branch reveals nothing.
     pub(crate) fn raw_decrypt(key: &Key, ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let key = key.as_ref()?;
-        let mut out = Zeroizing::new(alloc::vec![0u8; key.size()]);
-        key.raw_decrypt(ciphertext, &mut out).then_some(out)
+        let k = key.size();
+        let mut out = Zeroizing::new(alloc::vec![0u8; k]);
+        if key.raw_decrypt(ciphertext, &mut out) {
+            return Some(out);
+        }
+        let (&last, rest) = ciphertext.split_last()?;
+        if ciphertext.len() != k || last > 1 || rest.iter().any(|&b| b != 0) {
+            return None;
+        }
+        let mut stand_in = alloc::vec![0u8; k];
+        stand_in[k - 1] = 2;
+        let _ = key.raw_decrypt(&stand_in, &mut out);
+        out.fill(0);
+        out[k - 1] = last;
+        Some(out)
     }
 }
 
