@@ -19,6 +19,9 @@ fn main() {
         .define("BORINGSSL_PREFIX", prefix.as_str())
         .flag_if_supported("-std=c11")
         .flag_if_supported("-fvisibility=hidden")
+        // The operation's frame holds up to 25 KiB (private_op.c): probe it
+        // page by page, so that a too-small stack faults on its guard page.
+        .flag_if_supported("-fstack-clash-protection")
         .warnings(true)
         .extra_warnings(true)
         .warnings_into_errors(true)

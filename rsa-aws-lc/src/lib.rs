@@ -434,6 +434,36 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_without_room_on_its_stack_gets_the_working_memory_from_the_heap() {
+        // Before, the buffers were always on the stack: RSA-4096 crashed on
+        // a 32 KiB thread (c-examples/tests/test_threads.c runs whole
+        // round trips on 16 KiB).
+        let key = std::sync::Arc::new(generated_key(4096));
+        for stack in [32 * 1024, 4 << 20] {
+            let key = key.clone();
+            let served = std::thread::Builder::new()
+                .stack_size(stack)
+                .spawn(move || {
+                    let public = public_key(&key);
+                    let m = message(key.size, 5);
+                    let mut out = vec![0u8; key.size];
+                    assert!(key.raw_decrypt(&public_op(&public, &m), &mut out));
+                    assert_eq!(out, m);
+                    last_private_op().0
+                })
+                .expect("thread")
+                .join()
+                .expect("no crash");
+            let expected = if stack > 1 << 20 && aws_lc_uses_ifma() {
+                2
+            } else {
+                0
+            };
+            assert_eq!(served, expected, "{stack} B stack");
+        }
+    }
+
+    #[test]
     fn threads_sharing_a_key_each_use_their_own_stack() {
         let key = std::sync::Arc::new(PrivateKey::from_pkcs1_der(&key_der()).expect("key"));
         let threads: Vec<_> = (0..4)

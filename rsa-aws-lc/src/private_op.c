@@ -20,7 +20,18 @@
  * either were still allocated when RSA_decrypt returns (an AWS-LC change),
  * the process aborts rather than return with a pointer into a dead frame.
  * The tests in lib.rs check the sizes against the AWS-LC in the lock file
- * (on a CPU with IFMA) and bound AWS-LC's heap per operation. */
+ * (on a CPU with IFMA) and bound AWS-LC's heap per operation.
+ *
+ * Stack: the buffers (12.5 KiB for RSA-2048, 24.7 KiB for RSA-4096) come
+ * from the stack only when the calling thread has room for them and for
+ * AWS-LC's own frames (STACK_RESERVE) below the current frame; otherwise
+ * AWS-LC mallocs them as it would without these hooks. Small thread stacks
+ * (musl's 128 KiB default is fine; worker pools with 16 or 32 KiB are not)
+ * then cost heap, never a crash. This file is compiled with stack-clash
+ * protection, so that a frame larger than the room left faults on the
+ * guard page instead of jumping over it. */
+#define _GNU_SOURCE /* pthread_getattr_np */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -114,6 +125,42 @@ void *OPENSSL_memory_realloc(void *ptr, size_t size) {
     return moved;
 }
 
+/* Stack left below the operation's frame for AWS-LC's own frames: a whole
+ * RSA-2048 unwrap, the 12.5 KiB buffers included, peaks at 15.1 KiB
+ * (bench/c/heap), so AWS-LC needs about 3 KiB; four times that. */
+#define STACK_RESERVE ((size_t)12 * 1024)
+
+/* The lowest address of the calling thread's stack, looked up once per
+ * thread; 0 when the platform cannot tell (then nothing is taken from the
+ * stack). */
+static _Thread_local uintptr_t stack_low;
+static _Thread_local int stack_low_known;
+
+static uintptr_t thread_stack_low(void) {
+    if (!stack_low_known) {
+        stack_low_known = 1;
+#if defined(__linux__)
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            void *addr = NULL;
+            size_t size = 0;
+            if (pthread_attr_getstack(&attr, &addr, &size) == 0) stack_low = (uintptr_t)addr;
+            pthread_attr_destroy(&attr);
+        }
+#elif defined(__APPLE__)
+        stack_low = (uintptr_t)pthread_get_stackaddr_np(pthread_self()) - pthread_get_stacksize_np(pthread_self());
+#endif
+    }
+    return stack_low;
+}
+
+/* Whether `need` octets of stack can be taken below `here` with
+ * STACK_RESERVE left over (stacks grow down on every target built here). */
+static int stack_has_room(const void *here, size_t need) {
+    uintptr_t low = thread_stack_low(), top = (uintptr_t)here;
+    return low != 0 && top > low && top - low >= need + STACK_RESERVE;
+}
+
 /* The two buffers RSAZ_mod_exp_avx512_x2 allocates for primes of `bits`
  * bits (crypto/fipsmodule/bn/rsaz_exp_x2.c): the seven operands in 52-bit
  * digits, and Y, X, the 32-entry table of powers and the expanded exponents
@@ -141,11 +188,13 @@ int rsa_aws_lc_private_op(RSA *rsa, size_t *written, uint8_t *out, size_t out_le
     unsigned bits = (p != NULL && q != NULL && BN_num_bits(p) == BN_num_bits(q)) ? BN_num_bits(p) : 0;
     struct window w = {0};
     ifma_buffer_sizes(bits, w.sizes);
-    w.capacity = w.sizes[0] == 0 ? 0
-                                 : w.sizes[0] + w.sizes[1] + 2 * (sizeof(struct header) + 16);
-    /* Sized for this key: 12.5 KiB for RSA-2048, 24.7 KiB for RSA-4096; in
-       max_align_t units, so aligned as malloc's memory is. */
-    max_align_t scratch[w.capacity / sizeof(max_align_t) + 1];
+    size_t capacity = w.sizes[0] == 0 ? 0 : w.sizes[0] + w.sizes[1] + 2 * (sizeof(struct header) + 16);
+    /* Sized for this key (12.5 KiB for RSA-2048, 24.7 KiB for RSA-4096) when
+       the thread has room for it, one unit otherwise; in max_align_t units,
+       so aligned as malloc's memory is. */
+    if (!stack_has_room(&w, capacity)) capacity = 0;
+    w.capacity = capacity;
+    max_align_t scratch[capacity / sizeof(max_align_t) + 1];
     w.base = (unsigned char *)scratch;
 
     struct window *outer = open_window;
