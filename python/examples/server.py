@@ -40,6 +40,7 @@ lockdown early. Secrets and the PSK are never logged.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import hmac
 import json
@@ -63,10 +64,26 @@ ILLEGAL_REQUEST = (5, "Illegal Request")
 NO_SUCH_METHOD = (12, "No Such Method")
 UNAUTHORIZED = (401, "Unauthorized")
 ENCRYPTION_FAILED = (40002, "Encryption Failed")
+INTERNAL_ERROR = (1, "Any")
+BUSY = (7, "Illegal State")  # the device API's "not now"
 MAX_BODY = 64 * 1024
+# A client may pause this long between reads (headers or body); then the
+# connection is closed, so that a client that never finishes holds nothing.
+READ_TIMEOUT = 10.0
+# Connections served at once (one thread each), and from one address: more
+# are closed at once, so that one slow or hostile address cannot take every
+# thread from the others.
+MAX_CONNECTIONS = 64
+MAX_CONNECTIONS_PER_PEER = 8
 # Clients whose stored secrets are kept (the oldest go first).
 MAX_STORED_CLIENTS = 1024
 PSK_HEADER = "X-Auth-PSK"
+_BUSY_BODY = json.dumps({"error": list(BUSY), "id": None}).encode()
+BUSY_RESPONSE = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    + f"Content-Length: {len(_BUSY_BODY)}\r\nConnection: close\r\n\r\n".encode()
+    + _BUSY_BODY
+)
 
 
 class RpcError(Exception):
@@ -230,25 +247,50 @@ class Device:
             return [{"text": session.encrypt(text)}]
 
 
-def make_handler(device: Device) -> type:
+def parse_content_length(value: str | None) -> int:
+    """The body length: decimal digits only, within MAX_BODY."""
+    if value is None or not value.isdigit() or not value.isascii():
+        raise RpcError(ILLEGAL_REQUEST)
+    length = int(value)
+    if length <= 0 or length > MAX_BODY:
+        raise RpcError(ILLEGAL_REQUEST)
+    return length
+
+
+def parse_request(body: bytes) -> dict[str, Any]:
+    """The JSON-RPC request object, or ILLEGAL_REQUEST for anything else
+    (bad UTF-8 or JSON, nesting deeper than Python recurses, a request that
+    is no object, a method that is no string, an id that is no number,
+    string or null)."""
+    try:
+        request = json.loads(body)
+    except (ValueError, RecursionError):
+        raise RpcError(ILLEGAL_REQUEST) from None
+    if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+        raise RpcError(ILLEGAL_REQUEST)
+    request_id = request.get("id")
+    if request_id is not None and (isinstance(request_id, bool) or not isinstance(request_id, (int, str))):
+        raise RpcError(ILLEGAL_REQUEST)
+    return request
+
+
+def make_handler(device: Device, read_timeout: float = READ_TIMEOUT) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The socket's timeout: a read that waits longer ends the connection.
+        timeout = read_timeout
 
         def do_POST(self) -> None:  # noqa: N802 (http.server API)
             request_id: Any = None
             try:
                 if not self.path.startswith("/sony/"):
+                    self.close_connection = True  # the body was not read
                     return self._send(404, {"error": list(NO_SUCH_METHOD), "id": None})
                 service = self.path[len("/sony/"):]
-                length = int(self.headers.get("Content-Length", "0"))
-                if length <= 0 or length > MAX_BODY:
+                if self.headers.get("Transfer-Encoding") is not None:
                     raise RpcError(ILLEGAL_REQUEST)
-                try:
-                    request = json.loads(self.rfile.read(length))
-                except (ValueError, UnicodeDecodeError):
-                    raise RpcError(ILLEGAL_REQUEST) from None
-                if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-                    raise RpcError(ILLEGAL_REQUEST)
+                length = parse_content_length(self.headers.get("Content-Length"))
+                request = parse_request(self.rfile.read(length))
                 request_id = request.get("id")
                 psk = self.headers.get(PSK_HEADER)
                 peer = self.client_address[0]
@@ -258,13 +300,24 @@ def make_handler(device: Device) -> type:
                 self._send(200, {"error": list(ENCRYPTION_FAILED), "id": request_id})
                 device.save_state(only_after_failures=True)
             except RpcError as err:
+                # The body may be unread: the connection cannot carry another request.
+                self.close_connection = True
                 self._send(200, {"error": list(err.error), "id": request_id})
+            except TimeoutError:
+                raise  # http.server closes the connection
+            except Exception as err:  # noqa: BLE001 (every request gets an answer)
+                # The exception's type only: its text could quote the request.
+                sys.stderr.write(f"server: internal error {type(err).__name__}\n")
+                self.close_connection = True
+                self._send(500, {"error": list(INTERNAL_ERROR), "id": request_id})
 
         def _send(self, code: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
 
@@ -275,19 +328,65 @@ def make_handler(device: Device) -> type:
     return Handler
 
 
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a bound on connections at once, in all and
+    per address: a connection beyond either is answered 503 and closed
+    without a thread."""
+
+    # Connections waiting to be accepted (socketserver's default is 5, which
+    # makes a burst of clients wait for SYN retries).
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: type,
+                 max_connections: int = MAX_CONNECTIONS,
+                 max_per_peer: int = MAX_CONNECTIONS_PER_PEER) -> None:
+        super().__init__(address, handler)
+        self.max_connections = max_connections
+        self.max_per_peer = max_per_peer
+        self._count_lock = threading.Lock()
+        self._open = 0
+        self._per_peer: collections.Counter[str] = collections.Counter()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        peer = client_address[0]
+        with self._count_lock:
+            admitted = self._open < self.max_connections and self._per_peer[peer] < self.max_per_peer
+            if admitted:
+                self._open += 1
+                self._per_peer[peer] += 1
+        if not admitted:
+            with contextlib.suppress(OSError):
+                request.setblocking(False)  # never wait on a client that does not read
+                request.send(BUSY_RESPONSE)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._count_lock:
+                self._open -= 1
+                self._per_peer[client_address[0]] -= 1
+                if self._per_peer[client_address[0]] == 0:
+                    del self._per_peer[client_address[0]]
+
+
 def state_file_for(key_file: Path) -> Path:
     """Where the failure state lives: next to the key file."""
     return key_file.with_name(key_file.name + ".state")
 
 
-def serve(port: int, key_file: Path, psk_file: Path, host: str = "127.0.0.1") -> None:
+def serve(port: int, key_file: Path, psk_file: Path, host: str = "127.0.0.1",
+          read_timeout: float = READ_TIMEOUT) -> None:
     # Lockdowns (possible attacks) go to stderr through the "paramcrypt" logger.
     logging.basicConfig(level=logging.INFO, format="server: %(levelname)s %(message)s", stream=sys.stderr)
     key, created = load_or_create_key(key_file)
     print(f"server: {'generated a new' if created else 'loaded the'} {key.bits}-bit key "
           f"{'into' if created else 'from'} {key_file}", flush=True)
     device = Device(key, load_or_create_psk(psk_file), state_file=state_file_for(key_file))
-    httpd = ThreadingHTTPServer((host, port), make_handler(device))
+    httpd = BoundedHTTPServer((host, port), make_handler(device, read_timeout))
     print(f"server: listening on http://{host}:{httpd.server_address[1]}", flush=True)
     # SIGTERM ends the server like Ctrl-C, so that the state is saved.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -305,9 +404,11 @@ def main() -> None:
     parser.add_argument("--key-file", type=Path, default=Path("server-key.pem"), help="PEM key file")
     parser.add_argument("--psk-file", type=Path, default=Path("server-psk.txt"),
                         help="file holding the pre-shared key for X-Auth-PSK (made if missing)")
+    parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT,
+                        help="seconds a client may pause while sending a request")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        serve(args.port, args.key_file, args.psk_file, args.host)
+        serve(args.port, args.key_file, args.psk_file, args.host, args.read_timeout)
 
 
 if __name__ == "__main__":

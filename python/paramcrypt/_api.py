@@ -90,13 +90,18 @@ class AcceptedModes(enum.IntEnum):
 
 
 @contextlib.contextmanager
-def _input(value: str | BytesLike, what: str, text: bool = True) -> Iterator[tuple[CBuffer, int]]:
+def _input(
+    value: str | BytesLike, what: str, text: bool = True, wire: bool = False
+) -> Iterator[tuple[CBuffer, int]]:
     """A C input buffer for `value` and its length. bytes, a bytearray and a
     writable memoryview are used in place (no copy); a read-only view is
     copied into a C buffer that is wiped afterwards. str (when `text`) is
-    UTF-8."""
+    UTF-8. A `wire` value (what a peer sent: an encKey, a parameter value, a
+    peer identity) may hold lone surrogates (JSON's "\\ud800" decodes to
+    one): they pass as their bytes, which the library refuses like any other
+    malformed value (40002), instead of raising UnicodeEncodeError."""
     if isinstance(value, str) and text:
-        data: BytesLike = value.encode("utf-8")
+        data: BytesLike = value.encode("utf-8", "surrogatepass" if wire else "strict")
     elif isinstance(value, (bytes, bytearray, memoryview)):
         data = value
     else:
@@ -425,7 +430,7 @@ class Session(_Handle):
         """Decrypts a secret parameter's base64 wire value. Raises
         EncryptionFailed for anything wrong with it. The result is bytes,
         which Python cannot wipe: see decrypt_into."""
-        with _input(value, "value") as (buf, n), self._lease() as ptr:
+        with _input(value, "value", wire=True) as (buf, n), self._lease() as ptr:
             size = int(_ffi.decrypted_max_len(n))
             return _output(lambda *out: _ffi.session_decrypt(ptr, buf, n, *out), size, secret=True)
 
@@ -434,7 +439,7 @@ class Session(_Handle):
         wipe) and returns the plaintext length. `out` needs
         decrypted_max_len(len(value)) bytes at most; ValueError says how many
         when it is too small."""
-        with _input(value, "value") as (buf, n), self._lease() as ptr:
+        with _input(value, "value", wire=True) as (buf, n), self._lease() as ptr:
             return _output_into(lambda *o: _ffi.session_decrypt(ptr, buf, n, *o), out)
 
     def __repr__(self) -> str:
@@ -517,7 +522,7 @@ class KeyPair(_Handle):
         refusal (clients, tests and tools; servers use Server.open). `rng`
         blinds the RSA operation. Raises EncryptionFailed for any bad encKey."""
         padding_value = _as_enum(Padding, padding, "padding")
-        with _input(enc_key, "enc_key") as (buf, n), self._lease() as ptr:
+        with _input(enc_key, "enc_key", wire=True) as (buf, n), self._lease() as ptr:
             return Session(
                 _with_rng(
                     rng,
@@ -565,14 +570,14 @@ class ServerSession(_Handle):
     def decrypt(self, value: str | BytesLike) -> bytes:
         """Decrypts a secret parameter of the request. Raises EncryptionFailed
         for anything wrong with it, and from then on for this common key."""
-        with _input(value, "value") as (buf, n), self._lease() as ptr:
+        with _input(value, "value", wire=True) as (buf, n), self._lease() as ptr:
             size = int(_ffi.decrypted_max_len(n))
             return _output(lambda *out: _ffi.server_session_decrypt(ptr, buf, n, *out), size, secret=True)
 
     def decrypt_into(self, value: str | BytesLike, out: bytearray | memoryview) -> int:
         """Decrypts into the caller's writable buffer and returns the length
         (see Session.decrypt_into)."""
-        with _input(value, "value") as (buf, n), self._lease() as ptr:
+        with _input(value, "value", wire=True) as (buf, n), self._lease() as ptr:
             return _output_into(lambda *o: _ffi.server_session_decrypt(ptr, buf, n, *o), out)
 
     def decrypt_text(self, value: str | BytesLike) -> str:
@@ -581,7 +586,7 @@ class ServerSession(_Handle):
         EncryptionFailed and counts as a failure, like a bad padding:
         answering it differently would be an oracle. (The returned str
         cannot be wiped; use decrypt_into for plaintexts you must wipe.)"""
-        with _input(value, "value") as (buf, n), self._lease() as ptr:
+        with _input(value, "value", wire=True) as (buf, n), self._lease() as ptr:
             size = int(_ffi.decrypted_max_len(n))
             data = _output(lambda *out: _ffi.server_session_decrypt_text(ptr, buf, n, *out), size, secret=True)
         return data.decode("utf-8")
@@ -857,7 +862,7 @@ class Server(_Handle):
         everything. Raises EncryptionFailed for any bad, stale or refused
         encKey and in lockdown."""
         # Nested, not parenthesized: Python 3.9 is supported.
-        with _input(peer, "peer") as (peer_buf, peer_len), _input(enc_key, "enc_key") as (buf, n):  # noqa: SIM117
+        with _input(peer, "peer", wire=True) as (peer_buf, peer_len), _input(enc_key, "enc_key", wire=True) as (buf, n):  # noqa: SIM117
             with self._lease() as ptr:
                 handle = _with_rng(
                     rng,

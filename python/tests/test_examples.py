@@ -10,9 +10,11 @@ import base64
 import http.client
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -73,13 +75,13 @@ class Server:
     """server.py in a subprocess; stopped by the test, always. Its PSK file
     sits beside the key file."""
 
-    def __init__(self, key_file: Path, port: int = 0) -> None:
+    def __init__(self, key_file: Path, port: int = 0, extra: tuple[str, ...] = ()) -> None:
         self.psk_file = key_file.with_suffix(".psk")
         self.log_file = key_file.with_suffix(".log")
         with open(self.log_file, "a") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, str(EXAMPLES / "server.py"), "--port", str(port), "--key-file", str(key_file),
-                 "--psk-file", str(self.psk_file)],
+                 "--psk-file", str(self.psk_file), *extra],
                 stdout=subprocess.PIPE, stderr=log, text=True,
             )
         self.lines: list[str] = []
@@ -201,10 +203,89 @@ def test_malformed_requests_get_json_rpc_errors(key_file: Path) -> None:
             ("demo", b'{"method":"getSecretData","params":[{"encKey":"AAAA"}],"id":1}', [40002, "Encryption Failed"]),
             ("demo", b'{"method":"sendSecretData","params":[{"encKey":"AAAA","secretData1":"AAAA"}],"id":1}',
              [40002, "Encryption Failed"]),
+            # Found by the hardening review: each of these closed the
+            # connection with a traceback.
+            ("demo", b'{"method":"getSecretData","params":[{"encKey":"\\ud800"}],"id":1}',
+             [40002, "Encryption Failed"]),
+            ("demo", b"[" * 30000 + b"]" * 30000, [5, "Illegal Request"]),
+            ("demo", b'{"method":"getSecretData","params":[{}],"id":{"a":1}}', [5, "Illegal Request"]),
         ]
         for service, body, error in cases:
             assert post(server.url, service, body, server.psk)["error"] == error, body
     finally:
+        server.stop()
+
+
+def exchange(port: int, raw: bytes, source: str = "127.0.0.1") -> tuple[int, Any]:
+    """Sends raw bytes as an HTTP request; the status and JSON body of the
+    answer (the server closes the connection after these)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0)) as sock:
+        sock.sendall(raw)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_malformed_http_gets_json_rpc_errors(key_file: Path) -> None:
+    server = Server(key_file)
+    try:
+        body = b'{"method":"getPublicKey","params":[],"id":1}'
+        for headers in (b"Content-Length: abc", b"Content-Length: -1", b"Content-Length: \xd9\xa3",
+                        b"Content-Length: 99999999999999999999", b"Transfer-Encoding: chunked", b""):
+            raw = b"POST /sony/encryption HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n\r\n" + body
+            status, answer = exchange(server.port, raw)
+            assert (status, answer["error"]) == (200, [5, "Illegal Request"]), headers
+        # The server still serves.
+        assert "publicKey" in post(server.url, "encryption", body)["result"][0]
+    finally:
+        server.stop()
+    assert "Traceback" not in (key_file.with_suffix(".log")).read_text()
+
+
+def server_threads(server: Server) -> int:
+    status = Path(f"/proc/{server.proc.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
+
+
+def test_slow_clients_hold_bounded_threads_and_honest_requests_are_served(key_file: Path) -> None:
+    # Connections that promise a body and never send it. Before: one thread
+    # each, held for ever (500 connections, 500 threads).
+    server = Server(key_file, extra=("--read-timeout", "2"))
+    stalled = b"POST /sony/encryption HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+    body = b'{"method":"getPublicKey","params":[],"id":1}'
+    held: list[socket.socket] = []
+    try:
+        # 200 from the attacker's address: 8 get a thread, the rest a 503.
+        for _ in range(200):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=30, source_address=(ATTACKER, 0))
+            sock.sendall(stalled)
+            held.append(sock)
+        time.sleep(0.3)
+        assert server_threads(server) <= 1 + 8
+        assert "publicKey" in post(server.url, "encryption", body)["result"][0]
+        # The last of them was answered at once and closed.
+        busy = held[-1].recv(4096)
+        assert busy.startswith(b"HTTP/1.1 503 ") and b'"error": [7, "Illegal State"]' in busy
+        # 500 from 100 addresses: at most 64 threads in all.
+        for i in range(100):
+            for _ in range(5):
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=30,
+                                                source_address=(f"127.0.1.{i + 1}", 0))
+                sock.sendall(stalled)
+                held.append(sock)
+        time.sleep(0.3)
+        assert server_threads(server) <= 1 + 64
+        # The read timeout frees them all; then honest requests are served.
+        deadline = time.monotonic() + 20
+        while server_threads(server) > 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server_threads(server) == 1
+        assert "publicKey" in post(server.url, "encryption", body)["result"][0]
+    finally:
+        for sock in held:
+            sock.close()
         server.stop()
 
 

@@ -3,6 +3,7 @@ buffers."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -230,3 +231,24 @@ def test_decrypt_copies_its_output_once() -> None:
         tracemalloc.stop()
     assert plaintext == bytes(size)
     assert peak <= 2.1 * size, f"peak {peak / size:.2f} times the output"
+
+
+def test_a_lone_surrogate_from_the_wire_is_40002_not_unicode_error(key_2048: KeyPair) -> None:
+    # JSON's "\ud800" decodes to a str that UTF-8 cannot encode. Before, every
+    # wire input raised UnicodeEncodeError (the example server answered it
+    # with a traceback); now it is a malformed value like any other.
+    lone = json.loads('"\\ud800"')
+    with pytest.raises(EncryptionFailed):
+        key_2048.unwrap(lone)
+    session = Session.new()
+    with pytest.raises(EncryptionFailed):
+        session.decrypt(lone)
+    server = Server(key_2048)
+    with pytest.raises(EncryptionFailed):
+        server.open(lone, peer=lone)
+    enc_key = session.wrap(key_2048.public_key())
+    with server.open(enc_key, peer="192.0.2.1") as opened, pytest.raises(EncryptionFailed):
+        opened.decrypt_text(lone + "AAAA")
+    # Plaintext is the caller's, not a peer's: still a ValueError there.
+    with pytest.raises(UnicodeEncodeError):
+        session.encrypt(lone)
