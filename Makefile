@@ -20,8 +20,8 @@ echo "**********************************************************************"; \
 if [ "$${CI:-}" = true ]; then echo "error: CI=true and a suite CI must run was skipped" >&2; exit 1; fi
 endef
 
-.PHONY: all build header demo test lint deny deny-advisories test-wheel test-rust test-nostd test-interop test-c test-python \
-        test-firmware test-compact test-miri test-differential test-bench-build bench fuzz fuzz-smoke venv install clean
+.PHONY: all build header demo test lint deny deny-advisories wheel test-wheel test-rust test-nostd test-interop test-c test-python \
+        test-firmware test-cross test-compact test-miri test-differential test-bench-build bench fuzz fuzz-smoke venv install clean
 
 all: build
 
@@ -38,7 +38,7 @@ header:
 demo:
 	$(MAKE) --no-print-directory -C c-examples demo
 
-test: lint deny test-rust test-compact test-differential test-nostd test-miri test-interop test-c test-bench-build test-python test-firmware fuzz-smoke
+test: lint deny test-rust test-compact test-differential test-nostd test-miri test-interop test-c test-bench-build test-python test-firmware test-cross fuzz-smoke
 	@echo "make test: all suites passed"
 
 # Formatting, Clippy on every crate and target, ruff and mypy --strict on python/.
@@ -131,19 +131,29 @@ test-python: venv build
 	PARAMCRYPT_LIB=$(CURDIR)/target/release/libparamcrypt.so $(VPY) -m pytest python/tests -q
 	$(MAKE) --no-print-directory test-wheel
 
-# `python -m build` makes a platform wheel carrying the library; installed
-# into a fresh virtual environment it runs a round trip on its own copy.
+# `make wheel`: a platform wheel carrying the library (target/wheel), for
+# machines without Rust. `make test-wheel` installs it into a fresh virtual
+# environment, on a PATH without cargo or rustc, and runs the whole Python
+# suite from /tmp against the wheel's package and library (conftest.py
+# checks that every test does).
 WHEEL_DIR := target/wheel
-test-wheel: venv
+wheel: venv
 	rm -rf $(WHEEL_DIR)
 	$(VPY) -m build --wheel --no-isolation --outdir $(WHEEL_DIR) python > /dev/null
+	@echo "wheel: $$(ls $(WHEEL_DIR)/*.whl)"
+
+test-wheel: wheel
 	ls $(WHEEL_DIR)/paramcrypt-$(VERSION)-cp3*-linux_*.whl > /dev/null
 	$(VPY) -m zipfile -l $(WHEEL_DIR)/*.whl > $(WHEEL_DIR)/contents.txt
 	grep -q 'paramcrypt/py.typed' $(WHEEL_DIR)/contents.txt
 	$(PYTHON) -m venv $(WHEEL_DIR)/venv
 	$(WHEEL_DIR)/venv/bin/pip install --quiet --disable-pip-version-check $(WHEEL_DIR)/*.whl
 	cd /tmp && env -u PARAMCRYPT_LIB $(CURDIR)/$(WHEEL_DIR)/venv/bin/python $(CURDIR)/python/tests/wheel_round_trip.py
-	@echo "wheel: $$(cd $(WHEEL_DIR) && ls *.whl) installs into a fresh venv and round-trips on its own library"
+	$(WHEEL_DIR)/venv/bin/pip install --quiet --disable-pip-version-check "pytest>=8" "cryptography>=42"
+	cd /tmp && env -u PARAMCRYPT_LIB PATH=$(CURDIR)/$(WHEEL_DIR)/venv/bin:/usr/bin:/bin \
+	  PARAMCRYPT_EXPECT_INSTALLED=$(CURDIR)/$(WHEEL_DIR)/venv bash -c \
+	  '! command -v cargo && ! command -v rustc && python -m pytest -q -p no:cacheprovider $(CURDIR)/python/tests'
+	@echo "wheel: $$(cd $(WHEEL_DIR) && ls *.whl) installs into a fresh venv without Rust on PATH and passes the Python suite"
 
 # The Cortex-M4 firmware under QEMU (.ci/run installs the cross tools): every
 # check must pass, then `make size` prints its budget beside mbedTLS's and
@@ -155,6 +165,23 @@ test-firmware:
 	else \
 	  $(call skip,firmware test (needs rustup target $(THUMB)$(comma) arm-none-eabi-gcc$(comma) libnewlib-arm-none-eabi and qemu-system-arm)); \
 	fi
+
+# ARM Linux under qemu-user (.ci/run installs the cross compilers and
+# qemu-user): aarch64 with AWS-LC, armv7 on the portable arithmetic. The C
+# suites, the CLI and the Rust integration tests with stored keys run under
+# emulation (tests/cross.sh); everything else runs natively only.
+CROSS_TARGETS := aarch64-unknown-linux-gnu:AWS-LC:aarch64-linux-gnu-gcc:qemu-aarch64 \
+                 armv7-unknown-linux-gnueabihf:portable:arm-linux-gnueabihf-gcc:qemu-arm
+test-cross:
+	@for entry in $(CROSS_TARGETS); do \
+	  IFS=: read -r target backend compiler qemu <<< "$$entry"; \
+	  if rustup target list --installed 2>/dev/null | grep -qx $$target \
+	      && command -v $$compiler >/dev/null && command -v $$qemu >/dev/null; then \
+	    ./tests/cross.sh $$target $$backend || exit 1; \
+	  else \
+	    $(call skip,$$target under $$qemu (needs rustup target $$target$(comma) $$compiler and qemu-user)); \
+	  fi; \
+	done
 
 # The compact RSA backend that firmware builds run (the core without the
 # `rsa-crate` feature), tested on the host: the core's own tests and the

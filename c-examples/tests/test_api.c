@@ -162,6 +162,9 @@ static void test_version_and_messages(void) {
         PARAMCRYPT_ERR_PANIC, PARAMCRYPT_ERR_ENCRYPTION_FAILED};
     size_t i;
     CHECK(strcmp(paramcrypt_version(), PARAMCRYPT_VERSION) == 0);
+    /* Cross builds (tests/cross.sh) say which RSA backend they must have. */
+    if (getenv("PARAMCRYPT_EXPECT_BACKEND") != NULL)
+        CHECK(strcmp(paramcrypt_rsa_backend(), getenv("PARAMCRYPT_EXPECT_BACKEND")) == 0);
     CHECK(strcmp(paramcrypt_status_message(PARAMCRYPT_ERR_ENCRYPTION_FAILED),
                  PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE) == 0);
     CHECK(PARAMCRYPT_ERR_ENCRYPTION_FAILED == PARAMCRYPT_ENCRYPTION_FAILED_CODE);

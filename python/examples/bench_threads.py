@@ -6,13 +6,15 @@ with the threads up to the number of cores.
     python3 python/examples/bench_threads.py [--seconds 2]
 """
 import argparse
+import importlib.util
 import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+if importlib.util.find_spec("paramcrypt") is None:  # not installed: run from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from paramcrypt import KeyPair, Session  # noqa: E402
 
 

@@ -17,11 +17,13 @@ never printed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import secrets
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+if importlib.util.find_spec("paramcrypt") is None:  # not installed: run from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from paramcrypt import Client, ParamcryptError, PinMismatch  # noqa: E402
 
 

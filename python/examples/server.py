@@ -43,6 +43,7 @@ import argparse
 import collections
 import contextlib
 import hmac
+import importlib.util
 import json
 import logging
 import os
@@ -55,7 +56,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+if importlib.util.find_spec("paramcrypt") is None:  # not installed: run from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from paramcrypt import EncryptionFailed, InvalidState, KeyPair, Padding, Server, ServerSession  # noqa: E402
 
 # Error codes of the device API.

@@ -1,3 +1,4 @@
+import os
 import pathlib
 
 import pytest
@@ -5,6 +6,14 @@ import pytest
 import paramcrypt
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "tests" / "data"
+
+# `make test-wheel` runs this suite with a virtual environment holding only
+# the wheel: every test must then use the wheel's package and library.
+_INSTALLED_PREFIX = os.environ.get("PARAMCRYPT_EXPECT_INSTALLED")
+if _INSTALLED_PREFIX:
+    _package = pathlib.Path(paramcrypt.__file__).resolve().parent
+    assert pathlib.Path(_INSTALLED_PREFIX).resolve() in _package.parents, f"paramcrypt from {_package}"
+    assert pathlib.Path(paramcrypt.library_path).resolve().parent == _package, paramcrypt.library_path
 
 
 @pytest.fixture(scope="session")
