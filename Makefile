@@ -165,6 +165,13 @@ test-firmware:
 	else \
 	  $(call skip,firmware test (needs rustup target $(THUMB)$(comma) arm-none-eabi-gcc$(comma) libnewlib-arm-none-eabi and qemu-system-arm)); \
 	fi
+	@if rustup target list --installed 2>/dev/null | grep -qx riscv32imc-unknown-none-elf \
+	    && command -v riscv64-unknown-elf-gcc >/dev/null && command -v qemu-system-riscv32 >/dev/null \
+	    && [ -d /usr/lib/picolibc/riscv64-unknown-elf ]; then \
+	  $(MAKE) --no-print-directory -C c-examples/firmware ARCH=riscv32 size; \
+	else \
+	  $(call skip,RISC-V firmware test (needs rustup target riscv32imc-unknown-none-elf$(comma) gcc-riscv64-unknown-elf$(comma) picolibc-riscv64-unknown-elf and qemu-system-misc)); \
+	fi
 
 # ARM Linux under qemu-user (.ci/run installs the cross compilers and
 # qemu-user): aarch64 with AWS-LC, armv7 on the portable arithmetic. The C

@@ -1,4 +1,4 @@
-/* paramcrypt on a Cortex-M4 (QEMU mps2-an386): what a device does at boot and
+/* paramcrypt on a microcontroller (QEMU: Cortex-M4 mps2-an386, or RV32IMC virt with ARCH=riscv32): what a device does at boot and
  * per request, checked against values made on the host by Python
  * `cryptography` (fw_vectors.h), with its cost measured.
  *
@@ -58,7 +58,12 @@ static void heap_add(void *ptr) {
 
 static int over_limit(size_t size) { return size > heap_limit || heap_now > heap_limit - size; }
 
+/* picolibc's calloc and memalign call malloc and free themselves: only the
+ * outermost call counts. */
+static int nested;
+
 void *__wrap_malloc(size_t size) {
+    if (nested) return __real_malloc(size);
     void *ptr = over_limit(size) ? NULL : __real_malloc(size);
     heap_add(ptr);
     return ptr;
@@ -66,19 +71,29 @@ void *__wrap_malloc(size_t size) {
 
 /* LLVM may turn the library's malloc + memset(0) into calloc. */
 void *__wrap_calloc(size_t count, size_t size) {
-    void *ptr = count && over_limit(count * size) ? NULL : __real_calloc(count, size);
+    void *ptr = NULL;
+    if (!(count && over_limit(count * size))) {
+        nested++;
+        ptr = __real_calloc(count, size);
+        nested--;
+    }
     heap_add(ptr);
     return ptr;
 }
 
 void *__wrap_memalign(size_t align, size_t size) {
-    void *ptr = over_limit(size) ? NULL : __real_memalign(align, size);
+    void *ptr = NULL;
+    if (!over_limit(size)) {
+        nested++;
+        ptr = __real_memalign(align, size);
+        nested--;
+    }
     heap_add(ptr);
     return ptr;
 }
 
 void __wrap_free(void *ptr) {
-    if (ptr) heap_now -= malloc_usable_size(ptr);
+    if (ptr && !nested) heap_now -= malloc_usable_size(ptr);
     __real_free(ptr);
 }
 
@@ -90,7 +105,12 @@ static unsigned long realloc_calls;
 void *__wrap_realloc(void *ptr, size_t size) {
     size_t old = ptr ? malloc_usable_size(ptr) : 0;
     realloc_calls++;
-    void *moved = size > old && over_limit(size - old) ? NULL : __real_realloc(ptr, size);
+    void *moved = NULL;
+    if (!(size > old && over_limit(size - old))) {
+        nested++;
+        moved = __real_realloc(ptr, size);
+        nested--;
+    }
     if (moved) {
         heap_now -= old;
         heap_add(moved);
@@ -105,7 +125,11 @@ extern uint32_t __stack_limit;
 
 static uintptr_t current_sp(void) {
     uintptr_t sp;
+#if defined(__riscv)
+    __asm__ volatile("mv %0, sp" : "=r"(sp));
+#else
     __asm__ volatile("mov %0, sp" : "=r"(sp));
+#endif
     return sp;
 }
 
@@ -122,9 +146,29 @@ static size_t stack_used_below(uintptr_t top) {
     return top - (uintptr_t)p;
 }
 
-/* ---- Time: CMSDK APB timer 0 at 25 MHz. Under `-icount shift=0` one guest
- * instruction takes 1 ns of virtual time, so one tick is 40 instructions. ---- */
+/* ---- Time. Under `-icount shift=0` one guest instruction takes 1 ns of
+ * virtual time. timer_now() counts down. ---- */
 
+#if defined(__riscv)
+#define PLATFORM_NAME "RV32IMC (QEMU virt)"
+/* RISC-V: the instructions-retired counter, read in machine mode; under
+ * -icount it counts exactly. One tick is one instruction (1 ns). */
+#define TICKS_PER_MS 1000000u
+#define INSTRUCTIONS_PER_TICK 1ul
+
+static void timer_start(void) {}
+
+static uint32_t timer_now(void) {
+    uint32_t retired;
+    __asm__ volatile(".option push\n\t.option arch, +zicsr\n\tcsrr %0, minstret\n\t.option pop" : "=r"(retired));
+    return 0xFFFFFFFFu - retired;
+}
+#else
+#define PLATFORM_NAME "Cortex-M4 (mps2-an386)"
+/* Cortex-M4 (mps2-an386): CMSDK APB timer 0 at 25 MHz, so one tick is 40
+ * instructions. */
+#define TICKS_PER_MS 25000u
+#define INSTRUCTIONS_PER_TICK 40ul
 #define TIMER0 ((volatile uint32_t *)0x40000000u)
 enum { TIMER_CTRL = 0, TIMER_VALUE = 1, TIMER_RELOAD = 2 };
 
@@ -136,12 +180,13 @@ static void timer_start(void) {
 }
 
 static uint32_t timer_now(void) { return TIMER0[TIMER_VALUE]; }
+#endif
 
-/* The server's clock: milliseconds from the timer (25,000 ticks each),
- * widened past the 32-bit counter's wrap (171 s; the server reads it far
- * more often), with 32-bit divisions only (a 64-bit one would link a
- * library routine). `skipped_ms` lets the test pass time without spending
- * it. */
+/* The server's clock: milliseconds from the timer (TICKS_PER_MS ticks
+ * each), widened past the 32-bit counter's wrap (171 s on the Cortex-M4,
+ * 4.3 s on RISC-V; the server reads it far more often), with 32-bit
+ * divisions only (a 64-bit one would link a library routine). `skipped_ms`
+ * lets the test pass time without spending it. */
 static uint64_t clock_ms, skipped_ms;
 static uint32_t clock_last = 0xFFFFFFFFu, clock_rest;
 
@@ -149,11 +194,11 @@ static uint64_t fw_clock(void *user) {
     uint32_t now = timer_now(), elapsed = clock_last - now; /* counts down */
     (void)user;
     clock_last = now;
-    clock_ms += elapsed / 25000u;
-    clock_rest += elapsed % 25000u;
-    if (clock_rest >= 25000u) {
+    clock_ms += elapsed / TICKS_PER_MS;
+    clock_rest += elapsed % TICKS_PER_MS;
+    if (clock_rest >= TICKS_PER_MS) {
         clock_ms++;
-        clock_rest -= 25000u;
+        clock_rest -= TICKS_PER_MS;
     }
     return clock_ms + skipped_ms;
 }
@@ -166,7 +211,7 @@ static size_t fw_flash_len;
 static void report_time(const char *what, uint32_t start, uint32_t end) {
     uint32_t ticks = start - end; /* counts down */
     printf("measure %s_ticks=%lu\n", what, (unsigned long)ticks);
-    printf("measure %s_instructions=%lu\n", what, (unsigned long)ticks * 40ul);
+    printf("measure %s_instructions=%lu\n", what, (unsigned long)ticks * INSTRUCTIONS_PER_TICK);
 }
 
 /* ---- RNG callback. A stand-in: QEMU's mps2-an386 has no TRNG, so this is a
@@ -221,7 +266,7 @@ int main(void) {
     uint32_t t0, t1;
     uintptr_t top;
 
-    printf("paramcrypt %s firmware on Cortex-M4 (mps2-an386)\n", paramcrypt_version());
+    printf("paramcrypt %s firmware on %s\n", paramcrypt_version(), PLATFORM_NAME);
     timer_start();
 
     /* Boot: load the stored key. */

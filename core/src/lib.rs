@@ -61,6 +61,14 @@
 
 extern crate alloc;
 
+#[cfg(not(target_has_atomic = "ptr"))]
+pub(crate) use alloc::rc::Rc as Shared;
+/// Shared ownership for the server's state and hooks: `Arc`, or `Rc` on
+/// microcontrollers without atomic compare-and-swap (rv32imc), where a
+/// server is used from one thread (interrupt handlers excluded).
+#[cfg(target_has_atomic = "ptr")]
+pub(crate) use alloc::sync::Arc as Shared;
+
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(any(not(feature = "rsa-crate"), test, feature = "hazmat"))]

@@ -41,8 +41,8 @@ mod policy;
 mod state;
 mod tables;
 
+use crate::Shared as Arc;
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
