@@ -29,6 +29,9 @@ TARGETS = {
     # hooks, state export/import, statistics), which added 6.6 KiB; the
     # firmware-flash issue's target is 24 KiB with all of it.
     "server_flash": 40 * 1024,
+    # Not enforced yet: the firmware-flash issue's target for the functions
+    # of the mbedTLS configuration (mbedtls_functions.c), mbedTLS's 19.6 KB.
+    "mbedtls_functions_flash": 19_600,
     "keygen_flash": 48 * 1024,
     "heap": 6500,  # no worse than before the compact RSA (and within 8 KiB)
     "stack": 8 * 1024,
@@ -162,9 +165,13 @@ def main() -> None:
 
     run = measures(b / "run.log")
     measures(b / "run-server.log")
+    measures(b / "run-mbedtls-functions.log")
+    per_section, _ = map_contributions(b / "fw_mbedtls_functions.map")
+    mbedtls_functions_flash = sum(per_section.get(s, 0) for s in FLASH_SECTIONS)
     n = {key[: -len("_instructions")]: value for key, value in run.items() if key.endswith("_instructions")}
     figures = {
         "server_flash": rows[0][3],
+        "mbedtls_functions_flash": mbedtls_functions_flash,
         "keygen_flash": rows[1][3],
         "heap": run["unwrap_decrypt_heap_peak_bytes"],
         "stack": run["unwrap_decrypt_stack_bytes"],
@@ -176,7 +183,9 @@ def main() -> None:
     if args.arch == "riscv32":
         print_riscv(rows, run, n, figures, library)
         return
-    over = [name for name, value in figures.items() if value > TARGETS[name]]
+    # Reported, not yet enforced (see TARGETS).
+    pending = {"mbedtls_functions_flash"}
+    over = [name for name, value in figures.items() if value > TARGETS[name] and name not in pending]
     if n["cached_open"] * 100 >= n["rsa2048_unwrap_later"]:
         over.append("cached_open (target: under 1% of an unwrap)")
 
@@ -200,6 +209,8 @@ def main() -> None:
     table = (
         ("library flash, server path", kib(figures["server_flash"]), MBEDTLS["server_flash"],
          kib(TARGETS["server_flash"]), verdict("server_flash")),
+        ("library flash, mbedTLS's functions (no server object)", f"{figures['mbedtls_functions_flash']:,} B",
+         "19,600 B", "19,600 B", "not yet" if figures["mbedtls_functions_flash"] > 19_600 else "ok"),
         ("library flash, with 2048-bit key generation", kib(figures["keygen_flash"]), "",
          kib(TARGETS["keygen_flash"]), verdict("keygen_flash")),
         ("key load (PKCS#8 DER)", mi(n["key_load"]), MBEDTLS["key_load"], "", ""),
@@ -269,6 +280,7 @@ def print_riscv(rows, run, n, figures, library) -> None:
     print("| --- | ---: |")
     for label, value in (
         ("library flash, server path", kib(figures["server_flash"])),
+        ("library flash, mbedTLS's functions (no server object)", kib(figures["mbedtls_functions_flash"])),
         ("library flash, with 2048-bit key generation", kib(figures["keygen_flash"])),
         ("key load (PKCS#8 DER)", mi(n["key_load"])),
         ("first RSA-2048 unwrap", mi(n["rsa2048_unwrap_first"])),
