@@ -49,7 +49,7 @@ lint: venv
 	$(CARGO) clippy --quiet -p paramcrypt-core -p paramcrypt --no-default-features --features std,oaep \
 	  --all-targets -- -D warnings
 	@if rustup target list --installed 2>/dev/null | grep -qx $(THUMB); then \
-	  $(CARGO) clippy --quiet -p paramcrypt --no-default-features --features embedded --target $(THUMB) \
+	  $(CARGO) clippy --quiet -p paramcrypt --no-default-features --features embedded,umaal --target $(THUMB) \
 	    -- -D warnings 2>&1 | { grep -v 'dropping unsupported crate type `cdylib`' || true; }; \
 	fi
 	$(VPY) -m ruff check python

@@ -35,7 +35,9 @@ TARGETS = {
     "keygen_flash": 48 * 1024,
     "heap": 6500,  # no worse than before the compact RSA (and within 8 KiB)
     "stack": 8 * 1024,
-    "unwrap_later": 52_600_000,
+    # The firmware issue's speed target: the Montgomery row in Arm assembly
+    # (paramcrypt-umaal) took it from 43.4 M to 32.7 M.
+    "unwrap_later": 36_000_000,
     "load_and_first": 72_800_000,
     "param_1kib": 330_000,
     # A lockdown answer does no RSA work and no decryption: a keyed digest
