@@ -718,6 +718,9 @@ impl Server {
     }
 
     /// Keyed digest of an RSA ciphertext: the cache key.
+    // Not inlined: its digest state (a copy of the HMAC) stays off the
+    // caller's frame, which the RSA work stacks on (firmware stack).
+    #[inline(never)]
     fn ciphertext_tag(&self, ciphertext: &[u8]) -> u128 {
         let mut mac = self.inner.digest.clone();
         mac.update(&[CIPHERTEXT_LABEL]);
@@ -729,6 +732,9 @@ impl Server {
     }
 
     /// Keyed 64-bit digest of a labelled value (a peer identity).
+    // Not inlined: its digest state (a copy of the HMAC) stays off the
+    // caller's frame, which the RSA work stacks on (firmware stack).
+    #[inline(never)]
     fn tag(&self, label: u8, value: &[u8]) -> u64 {
         let mut mac = self.inner.digest.clone();
         mac.update(&[label]);
@@ -740,6 +746,9 @@ impl Server {
     }
 
     /// Keyed digest of a common key (mode, key, IV): its failure record's key.
+    // Not inlined: its digest state (a copy of the HMAC) stays off the
+    // caller's frame, which the RSA work stacks on (firmware stack).
+    #[inline(never)]
     fn common_key_tag(&self, session: &Session) -> u64 {
         let mut text = Zeroizing::new([0u8; 1 + KEY_LEN + IV_LEN]);
         text[0] = match session.mode {
