@@ -341,7 +341,9 @@ typedef struct {
 // of the last answers of each callback and user pointer, and of the most
 // recent answers of any callback. This catches drivers that fail silently
 // and generators reseeded the same way each call; it is no test of
-// randomness.
+// randomness. In builds without `std` (firmware) that memory has a lock
+// that never waits: a callback answer judged while another thread is
+// judging one fails with `PARAMCRYPT_ERR_RNG` too.
 typedef int (*paramcrypt_rng_callback)(void *user, uint8_t *buf, size_t len);
 
 // The limits a server applies to decryption failures (the README explains

@@ -21,7 +21,9 @@ use crate::status::paramcrypt_status;
 /// of the last answers of each callback and user pointer, and of the most
 /// recent answers of any callback. This catches drivers that fail silently
 /// and generators reseeded the same way each call; it is no test of
-/// randomness.
+/// randomness. In builds without `std` (firmware) that memory has a lock
+/// that never waits: a callback answer judged while another thread is
+/// judging one fails with `PARAMCRYPT_ERR_RNG` too.
 pub type paramcrypt_rng_callback =
     Option<unsafe extern "C" fn(user: *mut c_void, buf: *mut u8, len: usize) -> c_int>;
 
