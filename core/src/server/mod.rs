@@ -254,6 +254,22 @@ struct State {
     stats: ServerStats,
 }
 
+/// What open's first phase decided: a common key from the cache, or an
+/// unwrap to do.
+enum Admitted {
+    Cached {
+        session: Session,
+        key_tag: u64,
+        peer_tag: u64,
+        cache_tag: u128,
+    },
+    Unwrap {
+        ciphertext: Vec<u8>,
+        peer_tag: u64,
+        cache_tag: u128,
+    },
+}
+
 /// Events of one call, reported after the lock is released.
 #[derive(Default)]
 struct Events {
@@ -592,8 +608,49 @@ impl Server {
         peer: &[u8],
         enc_key: &[u8],
     ) -> Result<ServerSession> {
-        let inner = &*self.inner;
+        // Three phases, the first and last not inlined: this frame, which
+        // the RSA work stacks on, holds only what crosses the RSA step
+        // (firmware stack).
         let now = self.now();
+        let (ciphertext, peer_tag, cache_tag) = match self.admit(now, peer, enc_key)? {
+            Admitted::Cached {
+                session,
+                key_tag,
+                peer_tag,
+                cache_tag,
+            } => {
+                return Ok(self.session(session, key_tag, peer_tag, cache_tag, peer));
+            }
+            Admitted::Unwrap {
+                ciphertext,
+                peer_tag,
+                cache_tag,
+            } => (ciphertext, peer_tag, cache_tag),
+        };
+        // A cache miss: the RSA work runs outside the lock. From here on,
+        // every outcome does the same work (a parse, a keyed digest and a
+        // failure-record lookup, of a stand-in when there is no common key),
+        // so that the time of a 40002 does not tell an invalid RSA padding
+        // from a valid one around a message that is no common key, nor
+        // either of them from a refused common key.
+        let inner = &*self.inner;
+        let plaintext = match inner
+            .key_pair
+            .rsa_decrypt(rng, &ciphertext, inner.config.padding)
+        {
+            Ok(plaintext) => Some(plaintext),
+            Err(Error::EncryptionFailed) => None,
+            Err(other) => return Err(other),
+        };
+        drop(ciphertext);
+        self.finish_open(now, plaintext, peer_tag, cache_tag, peer)
+    }
+
+    /// Open's first phase: the peer's admission, the encKey's decoding and
+    /// the cache. Not inlined (see `open_with_rng`).
+    #[inline(never)]
+    fn admit(&self, now: Secs, peer: &[u8], enc_key: &[u8]) -> Result<Admitted> {
+        let inner = &*self.inner;
         let peer_tag = self.tag(PEER_LABEL, peer);
         let mut events = Events::default();
         let admitted = inner.state.with(|state| {
@@ -636,27 +693,38 @@ impl Server {
                 }
             }
         })??;
-        if let Some((session, key_tag)) = cached {
-            return Ok(self.session(session, key_tag, peer_tag, cache_tag, peer));
-        }
+        Ok(match cached {
+            Some((session, key_tag)) => Admitted::Cached {
+                session,
+                key_tag,
+                peer_tag,
+                cache_tag,
+            },
+            None => Admitted::Unwrap {
+                ciphertext,
+                peer_tag,
+                cache_tag,
+            },
+        })
+    }
 
-        // A cache miss: the RSA work runs outside the lock. From here on,
-        // every outcome does the same work (a parse, a keyed digest and a
-        // failure-record lookup, of a stand-in when there is no common key),
-        // so that the time of a 40002 does not tell an invalid RSA padding
-        // from a valid one around a message that is no common key, nor
-        // either of them from a refused common key.
-        let plaintext = match inner
-            .key_pair
-            .rsa_decrypt(rng, &ciphertext, inner.config.padding)
-        {
-            Ok(plaintext) => Some(plaintext),
-            Err(Error::EncryptionFailed) => None,
-            Err(other) => return Err(other),
-        };
+    /// Open's last phase, after the RSA work: the common key's parse, its
+    /// refusal check, the cache and the session. Not inlined (see
+    /// `open_with_rng`).
+    #[inline(never)]
+    fn finish_open(
+        &self,
+        now: Secs,
+        plaintext: Option<Zeroizing<Vec<u8>>>,
+        peer_tag: u64,
+        cache_tag: u128,
+        peer: &[u8],
+    ) -> Result<ServerSession> {
+        let inner = &*self.inner;
         let parsed = Session::from_enc_key_plaintext(plaintext.as_deref().map_or(&[], |p| &p[..]))
             .ok()
             .filter(|session| inner.config.modes.accepts(session.mode));
+        drop(plaintext);
         let key_tag = match &parsed {
             Some(session) => self.common_key_tag(session),
             None => self.common_key_tag(&Session {
@@ -680,6 +748,7 @@ impl Server {
         })?
     }
 
+    #[inline(never)]
     fn session(
         &self,
         session: Session,
