@@ -42,8 +42,8 @@ pub extern "C" fn paramcrypt_version() -> *const c_char {
 }
 
 /// The backend that runs the RSA private-key operation (unwrap) in this
-/// build, a static NUL-terminated string: `"AWS-LC"` (server builds on
-/// x86-64 and aarch64 Linux and macOS, the default), `"portable"` (the Rust
+/// build, a static NUL-terminated string: `"aws-lc"` (server builds on
+/// x86-64 and aarch64 Linux and macOS, the default), `"rsa-crate"` (the Rust
 /// `rsa` crate's arithmetic: server builds on other targets) or
 /// `"compact"` (paramcrypt's own compact RSA: firmware builds, without the
 /// `rsa-crate` feature). It says which randomness blinds unwraps: AWS-LC's
@@ -54,8 +54,8 @@ pub extern "C" fn paramcrypt_version() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn paramcrypt_rsa_backend() -> *const c_char {
     guard(|| match paramcrypt_core::RSA_BACKEND.as_bytes() {
-        b"AWS-LC" => c"AWS-LC".as_ptr(),
+        b"aws-lc" => c"aws-lc".as_ptr(),
         b"compact" => c"compact".as_ptr(),
-        _ => c"portable".as_ptr(),
+        _ => c"rsa-crate".as_ptr(),
     })
 }

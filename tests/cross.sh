@@ -8,8 +8,8 @@
 #   - the CLI's worked example from the README,
 # and checks which RSA backend the build has.
 #
-#   tests/cross.sh aarch64-unknown-linux-gnu AWS-LC
-#   tests/cross.sh armv7-unknown-linux-gnueabihf portable
+#   tests/cross.sh aarch64-unknown-linux-gnu aws-lc
+#   tests/cross.sh armv7-unknown-linux-gnueabihf rsa-crate
 #
 # Needs: rustup target TARGET, gcc-<triple>, libc6-dev-<arch>-cross and
 # qemu-user (.ci/run installs them).
@@ -35,6 +35,7 @@ run() { "$qemu" -L "$sysroot" "$@"; }
 start=$(date +%s)
 cargo build --quiet --release --target "$target" -p paramcrypt -p paramcrypt-cli
 lib=$root/target/$target/release
+ln -sf libparamcrypt.so "$lib/libparamcrypt.so.0"  # the SONAME (build.rs)
 build=$root/target/cross-$target
 mkdir -p "$build"
 

@@ -16,8 +16,8 @@ use paramcrypt_core::{Mode, Padding, Session};
 ))]
 fn server_builds_run_rsa_on_aws_lc() {
     let key = fixture_key(2048);
-    assert_eq!(key.rsa_backend(), "AWS-LC");
-    assert_eq!(key.with_portable_backend().rsa_backend(), "portable");
+    assert_eq!(key.rsa_backend(), "aws-lc");
+    assert_eq!(key.with_portable_backend().rsa_backend(), "rsa-crate");
 }
 
 /// The `*_with_rng` unwraps promise not to call the caller's RNG on AWS-LC
@@ -101,7 +101,7 @@ fn aws_lc_unwraps_never_draw_from_the_given_rng() {
 #[cfg(not(feature = "aws-lc"))]
 fn builds_without_aws_lc_name_their_portable_backend() {
     let key = fixture_key(2048);
-    assert!(["portable", "compact"].contains(&key.rsa_backend()));
+    assert!(["rsa-crate", "compact"].contains(&key.rsa_backend()));
     assert_eq!(key.rsa_backend(), paramcrypt_core::RSA_BACKEND);
 }
 

@@ -59,7 +59,7 @@ fn main() -> Result<(), paramcrypt_core::Error> {
                 );
             });
             println!("| RSA-{bits} {padding:?} unwrap (server) | {unwraps:.0}/s |");
-            if paramcrypt_core::RSA_BACKEND != "portable" && padding == Padding::Pkcs1v15 {
+            if paramcrypt_core::RSA_BACKEND != "rsa-crate" && padding == Padding::Pkcs1v15 {
                 // The firmware's arithmetic (the rsa crate), for comparison.
                 let portable = key.with_portable_backend();
                 let portable_unwraps = rate(budget, || {

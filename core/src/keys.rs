@@ -161,15 +161,15 @@ impl KeyPair {
         &self.rejection
     }
 
-    /// The backend that runs this key's RSA private-key operation: "AWS-LC"
-    /// (servers built with the `aws-lc` feature), "portable" (the `rsa`
+    /// The backend that runs this key's RSA private-key operation: "aws-lc"
+    /// (servers built with the `aws-lc` feature), "rsa-crate" (the `rsa`
     /// crate's arithmetic) or "compact" (paramcrypt's own, in firmware
     /// builds).
     pub fn rsa_backend(&self) -> &'static str {
         if crate::rsa_private::accelerated::is_loaded(&self.accelerated) {
             crate::rsa_private::accelerated::NAME
         } else {
-            backend::PORTABLE_NAME
+            backend::KEY_BACKEND_NAME
         }
     }
 

@@ -21,7 +21,7 @@ pub(crate) type Private = rsa::PrivateKey;
 pub(crate) type Public = rsa::PublicKey;
 
 /// The name `KeyPair::rsa_backend` gives this backend's own arithmetic.
-pub(crate) const PORTABLE_NAME: &str = "portable";
+pub(crate) const KEY_BACKEND_NAME: &str = "rsa-crate";
 
 pub(crate) fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: usize) -> Result<Private> {
     rsa::PrivateKey::new(rng, bits).map_err(|e| rsa_error(e, Error::InvalidKey))

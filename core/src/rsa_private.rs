@@ -57,7 +57,7 @@ pub(crate) mod accelerated {
         key.raw_encrypt(em, &mut out).then_some(out)
     }
 
-    pub(crate) const NAME: &str = "AWS-LC";
+    pub(crate) const NAME: &str = "aws-lc";
 
     /// AES-128-CBC encryption of whole blocks in place with AWS-LC; `false`
     /// (nothing written) when `blocks` is not whole blocks.
@@ -136,7 +136,7 @@ pub(crate) mod accelerated {
         None
     }
 
-    pub(crate) const NAME: &str = crate::key_backend::PORTABLE_NAME;
+    pub(crate) const NAME: &str = crate::key_backend::KEY_BACKEND_NAME;
 
     /// No AWS-LC: the portable AES-CBC runs.
     pub(crate) fn aes128_cbc_encrypt_in_place(

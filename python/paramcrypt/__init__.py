@@ -71,8 +71,8 @@ def library_version() -> str:
 
 def rsa_backend() -> str:
     """Which backend runs the RSA private-key operation in the loaded
-    library: "AWS-LC" (server builds on x86-64 and aarch64 Linux and macOS),
-    "portable" (the Rust ``rsa`` crate) or "compact" (paramcrypt's own, as
+    library: "aws-lc" (server builds on x86-64 and aarch64 Linux and macOS),
+    "rsa-crate" (the Rust ``rsa`` crate) or "compact" (paramcrypt's own, as
     in firmware). With AWS-LC, unwraps are blinded by AWS-LC's own
     generator and an ``rng=`` hook is not called for them."""
     from . import _ffi

@@ -28,7 +28,7 @@ pub(crate) type Private = rsa::PrivateKey;
 pub(crate) type Public = rsa::PublicKey;
 
 /// The name `KeyPair::rsa_backend` gives this backend.
-pub(crate) const PORTABLE_NAME: &str = "compact";
+pub(crate) const KEY_BACKEND_NAME: &str = "compact";
 
 const PKCS8_LABEL: &str = "PRIVATE KEY";
 const PKCS1_LABEL: &str = "RSA PRIVATE KEY";
