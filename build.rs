@@ -6,9 +6,13 @@
 //! `make header` (the same test with `UPDATE=1`) brings it up to date.
 use std::path::PathBuf;
 
-/// The 40002 constants, from the one file that defines them for every interface.
+/// The 40002 constants for the header. The core's `json_rpc.rs` defines them
+/// for every interface; a build script cannot read the core's source from a
+/// published package, so they are repeated here, and
+/// `tests/header.rs` checks the header's values against the core's.
 mod json_rpc {
-    include!("core/src/json_rpc.rs");
+    pub const ENCRYPTION_FAILED_CODE: u32 = 40002;
+    pub const ENCRYPTION_FAILED_MESSAGE: &str = "Encryption Failed";
 }
 
 fn main() {
@@ -16,7 +20,6 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=core/src/json_rpc.rs");
 
     let config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
@@ -41,6 +44,17 @@ fn main() {
         )),
         ..config
     };
+
+    // A versioned SONAME on ELF systems: programs linked against
+    // libparamcrypt.so record libparamcrypt.so.<major>, the name `make install`
+    // gives the library (with libparamcrypt.so as the link-time symlink), so
+    // an incompatible 1.0 can be installed beside 0.x.
+    if matches!(
+        std::env::var("CARGO_CFG_TARGET_OS").as_deref(),
+        Ok("linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos")
+    ) {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libparamcrypt.so.{major}");
+    }
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     cbindgen::Builder::new()

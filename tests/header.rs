@@ -24,3 +24,20 @@ fn committed_header_is_the_generated_one() {
          run `make header` and commit it"
     );
 }
+
+/// build.rs repeats the 40002 constants (it cannot read the core's source
+/// from a published package): the header must carry the core's values.
+#[test]
+fn the_headers_40002_constants_are_the_cores() {
+    let header = include_str!("../include/paramcrypt.h");
+    let code = format!(
+        "#define PARAMCRYPT_ENCRYPTION_FAILED_CODE {}\n",
+        paramcrypt_core::ENCRYPTION_FAILED_CODE
+    );
+    let message = format!(
+        "#define PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE {:?}\n",
+        paramcrypt_core::ENCRYPTION_FAILED_MESSAGE
+    );
+    assert!(header.contains(&code), "header lacks {code}");
+    assert!(header.contains(&message), "header lacks {message}");
+}

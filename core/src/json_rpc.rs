@@ -1,7 +1,7 @@
 // The JSON-RPC error of every encryption failure, defined once for every
-// interface: the core re-exports these from `error`, and the C library's
-// build script includes this file to write them into paramcrypt.h. Keep it
-// free of `use` items and crate paths so that it compiles on its own.
+// interface: the core re-exports these from `error`. The C library's build
+// script repeats them for paramcrypt.h (a published package cannot read
+// another's source); tests/header.rs checks that they agree.
 
 /// The JSON-RPC error code a server answers for every encryption failure.
 pub const ENCRYPTION_FAILED_CODE: u32 = 40002;
