@@ -677,8 +677,8 @@ paramcrypt_status paramcrypt_keypair_unwrap(const paramcrypt_keypair *keypair,
                                             paramcrypt_session **out);
 
 // Like `paramcrypt_keypair_unwrap`, with blinding randomness from
-// `rng(user, buf, len)`: in builds whose RSA runs on the portable
-// arithmetic (firmware, `--no-default-features`). Server builds with
+// `rng(user, buf, len)`: in builds on the `rsa-crate` or `compact` RSA
+// backend (`paramcrypt_rsa_backend()`; firmware builds are `compact`). Server builds with
 // AWS-LC (the default on x86-64 and aarch64 Linux and macOS) blind with
 // AWS-LC's own generator, seeded by the OS, and do not call `rng` for
 // any encKey (the ciphertexts 0 and 1, which AWS-LC refuses, included).
@@ -702,8 +702,8 @@ const char *paramcrypt_status_message(uint32_t status);
 const char *paramcrypt_version(void);
 
 // The backend that runs the RSA private-key operation (unwrap) in this
-// build, a static NUL-terminated string: `"AWS-LC"` (server builds on
-// x86-64 and aarch64 Linux and macOS, the default), `"portable"` (the Rust
+// build, a static NUL-terminated string: `"aws-lc"` (server builds on
+// x86-64 and aarch64 Linux and macOS, the default), `"rsa-crate"` (the Rust
 // `rsa` crate's arithmetic: server builds on other targets) or
 // `"compact"` (paramcrypt's own compact RSA: firmware builds, without the
 // `rsa-crate` feature). It says which randomness blinds unwraps: AWS-LC's

@@ -10,9 +10,6 @@
 //!   input returns a status) calls `abort()`, with `panic = "abort"` in the
 //!   `firmware` profile. Firmware hooks it by defining `abort()`; it must not
 //!   return.
-// The allocator and panic hooks are FFI by nature.
-#![allow(unsafe_code)]
-
 use core::alloc::{GlobalAlloc, Layout};
 
 use zeroize::Zeroize;

@@ -268,8 +268,8 @@ pub unsafe extern "C" fn paramcrypt_keypair_unwrap(
 }
 
 /// Like `paramcrypt_keypair_unwrap`, with blinding randomness from
-/// `rng(user, buf, len)`: in builds whose RSA runs on the portable
-/// arithmetic (firmware, `--no-default-features`). Server builds with
+/// `rng(user, buf, len)`: in builds on the `rsa-crate` or `compact` RSA
+/// backend (`paramcrypt_rsa_backend()`; firmware builds are `compact`). Server builds with
 /// AWS-LC (the default on x86-64 and aarch64 Linux and macOS) blind with
 /// AWS-LC's own generator, seeded by the OS, and do not call `rng` for
 /// any encKey (the ciphertexts 0 and 1, which AWS-LC refuses, included).

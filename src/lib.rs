@@ -3,8 +3,11 @@
 //! The C ABI of paramcrypt (`libparamcrypt.a`, `libparamcrypt.so`,
 //! `include/paramcrypt.h`): every `extern "C"` item, and nothing else. The
 //! cryptography and the Rust API live in `paramcrypt-core`; this crate checks
-//! pointers, converts, catches panics and maps errors to status codes. All of
-//! the project's `unsafe` code is here.
+//! pointers, converts, catches panics and maps errors to status codes. The
+//! core forbids `unsafe` code; the project's `unsafe` code is here and in two
+//! small crates below the core: `paramcrypt-rsa-aws-lc` (the calls into
+//! AWS-LC, and a C file for its allocator hooks) and `paramcrypt-umaal` (Arm
+//! assembly).
 //!
 //! # Safety
 //!
@@ -36,9 +39,12 @@
 //!
 //! Features: `std` (default: the OS RNG, panics caught at the boundary),
 //! `oaep` (default: the OAEP paddings), `client` (default: the client
-//! object, `paramcrypt_client_*`) and `embedded` (firmware, without
-//! `std`: the allocator calls the C library's `malloc`/`free` and a panic
-//! calls `abort()`).
+//! object, `paramcrypt_client_*`), `aws-lc` (default: the RSA backend
+//! `aws-lc` on x86-64 and aarch64 Linux and macOS), `rsa-crate` (the RSA
+//! backend `rsa-crate`; without it and without `aws-lc` the core's `compact`
+//! backend), `umaal` (the compact backend's Montgomery row in Arm assembly)
+//! and `embedded` (firmware, without `std`: the allocator calls the C
+//! library's `malloc`/`free` and a panic calls `abort()`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 // The C names (paramcrypt_status, paramcrypt_keypair, ...) are the API.

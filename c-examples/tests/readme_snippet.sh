@@ -5,7 +5,11 @@
 #   readme_snippet.sh README.md OUT.c
 set -euo pipefail
 readme=$1 out=$2
-blocks=$(awk '/^```c$/ { inside = 1; n++; next } inside && /^```$/ { inside = 0; next } inside { print n "\t" $0 }' "$readme")
+# A block with its own main() is a whole program (device.c, which
+# `make test-device` compares with the README and runs); the rest are bodies.
+blocks=$(awk '/^```c$/ { inside = 1; n++; block = ""; next }
+  inside && /^```$/ { inside = 0; if (block !~ /int main\(/) printf "%s", block; else n--; next }
+  inside { block = block n "\t" $0 "\n" }' "$readme")
 count=$(cut -f1 <<< "$blocks" | sort -u | grep -c . || true)
 [ "$count" -gt 0 ] || { echo "readme_snippet: no C example in $readme" >&2; exit 1; }
 params='const uint8_t *pem, size_t pem_len, const char *peer_ip, const uint8_t *enc_key, size_t enc_key_len, const uint8_t *value, size_t value_len'

@@ -42,11 +42,13 @@
 //!
 //! Features: `std` (default) as above; `oaep` (default) adds the OAEP
 //! paddings; `rsa-crate` (default) takes RSA keys, their encodings, key
-//! generation and the portable RSA arithmetic from the `rsa` crate, and
-//! without it paramcrypt's own compact RSA does all of that (firmware:
-//! smaller and faster on a Cortex-M4); `aws-lc` (default) runs the RSA
+//! generation and the RSA arithmetic from the `rsa` crate (the RSA backend
+//! `rsa-crate`), and without it paramcrypt's own `compact` backend does all
+//! of that (firmware: smaller and faster on a Cortex-M4; `umaal` gives it
+//! its Montgomery row in Arm assembly); `aws-lc` (default) runs the RSA
 //! operations and AES-CBC encryption on AWS-LC on x86-64 and aarch64 Linux
-//! and macOS; `client` (default) adds the [`client::Client`] object
+//! and macOS (the backend `aws-lc`; [`RSA_BACKEND`] names the build's);
+//! `client` (default) adds the [`client::Client`] object
 //! (JSON-RPC calls with re-keying, retry, failure budget and key pinning);
 //! `hazmat` exposes raw RSA decryption and sessions from given keys, for
 //! test suites.
@@ -107,9 +109,9 @@ pub use server::{
     ServerConfig, ServerEvent, ServerEventKind, ServerSession, ServerStats,
 };
 
-/// The backend this build runs the RSA private-key operation on: `"AWS-LC"`
+/// The backend this build runs the RSA private-key operation on: `"aws-lc"`
 /// (feature `aws-lc`, on by default on x86-64 and aarch64 Linux and macOS),
-/// `"portable"` (the `rsa` crate's arithmetic, feature `rsa-crate`: other
+/// `"rsa-crate"` (the `rsa` crate's arithmetic, feature `rsa-crate`: other
 /// server targets) or `"compact"` (paramcrypt's own compact RSA, without
 /// `rsa-crate`: firmware). With AWS-LC the blinding randomness is AWS-LC's
 /// own (seeded by the OS); with the others it is the RNG passed to the
