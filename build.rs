@@ -35,6 +35,12 @@ fn main() {
              #define PARAMCRYPT_VERSION_MAJOR {major}\n\
              #define PARAMCRYPT_VERSION_MINOR {minor}\n\
              #define PARAMCRYPT_VERSION_PATCH {patch}\n\n\
+             /** Marks functions whose status must be checked. */\n\
+             #if defined(__GNUC__) || defined(__clang__)\n\
+             #define PARAMCRYPT_NODISCARD __attribute__((warn_unused_result))\n\
+             #else\n\
+             #define PARAMCRYPT_NODISCARD\n\
+             #endif\n\n\
              /** The JSON-RPC error code of every encryption failure. */\n\
              #define PARAMCRYPT_ENCRYPTION_FAILED_CODE {code}\n\
              /** The JSON-RPC error message of every encryption failure. */\n\

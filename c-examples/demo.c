@@ -484,7 +484,7 @@ int main(int argc, char **argv) {
 
     printf("\n# the server restarts with a new key (its key file was replaced); a client started later has\n"
            "# the old key's pin (an application stores it, as the CLI and Python do in a known-devices file)\n");
-    paramcrypt_client_fingerprint(client, (uint8_t *)pin, sizeof pin - 1, &pin_len);
+    if (paramcrypt_client_fingerprint(client, (uint8_t *)pin, sizeof pin - 1, &pin_len) != PARAMCRYPT_OK) return 1;
     pin[pin_len] = 0;
     printf("# pinned: %s\n", pin);
     server_stop(&server);

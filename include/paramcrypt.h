@@ -1,27 +1,42 @@
-/*
- * paramcrypt: parameter encryption for JSON-RPC device APIs.
+/**
+ * @file paramcrypt.h
+ * paramcrypt: parameter encryption for JSON-RPC device APIs (C ABI).
  *
  * WARNING: AES-CBC without authentication protects secret parameters against
  * eavesdropping, not against tampering or impersonation. That is the
  * protocol's design; it is no substitute for TLS.
  *
- * Conventions (see the README for the full text):
- *  - Every fallible function returns a paramcrypt_status; 0 is success and
- *    40002 (PARAMCRYPT_ERR_ENCRYPTION_FAILED) is the one encryption failure.
+ * Conventions:
+ *  - Every fallible function returns a paramcrypt_status, marked
+ *    PARAMCRYPT_NODISCARD: 0 is success and 40002
+ *    (PARAMCRYPT_ERR_ENCRYPTION_FAILED) is the one encryption failure, the
+ *    JSON-RPC error to answer for anything a peer can cause.
  *  - Inputs are (pointer, length) pairs; NULL is allowed only with length 0.
  *  - Outputs are (out, out_cap, out_len). *out_len is a data length ONLY
  *    when the status is PARAMCRYPT_OK: then it is the length written (text is
  *    NOT NUL-terminated). If out_cap is too small nothing is written to out,
  *    *out_len is the size needed and the status is
  *    PARAMCRYPT_ERR_BUFFER_TOO_SMALL (out may be NULL when out_cap is 0: a
- *    size query); after any other status *out_len is left unchanged. Never
- *    keep *out_len as a data length after a failure. A failed decryption
- *    leaves no plaintext in out (what it wrote is wiped). Output buffers must
- *    not overlap any input.
+ *    size query); after any other status *out_len is left unchanged. A
+ *    failed decryption leaves no plaintext in out. Output buffers must not
+ *    overlap any input.
  *  - Handles come from functions taking a `**out`, are owned by the caller and
- *    are released by the matching *_free (NULL is a no-op). *out is written
- *    only on success.
+ *    are released by the matching *_free (NULL is a no-op), which wipes
+ *    their secrets. *out is written only on success.
  *  - const handles are never mutated: share them between threads freely.
+ *  - Enum parameters and fields carry the enum's type; values outside it
+ *    are refused (PARAMCRYPT_ERR_INVALID_ARGUMENT), never trusted.
+ *
+ * Order of this file: library information, keys, the client side
+ * (sessions, the client object), the server side (server object), sizes.
+ *
+ * Linking: on the aws-lc RSA backend (paramcrypt_rsa_backend()), the static
+ * library defines AWS-LC's allocator hooks (OPENSSL_memory_alloc and
+ * friends) for the whole executable: a program that defines them itself
+ * cannot link libparamcrypt.a, and another BoringSSL-family library linked
+ * into the same executable gets them too. libparamcrypt.so keeps them to
+ * itself. A static link needs the system libraries of
+ * `pkg-config --libs paramcrypt-static`.
  */
 
 #ifndef PARAMCRYPT_H
@@ -37,70 +52,115 @@
 #define PARAMCRYPT_VERSION_MINOR 1
 #define PARAMCRYPT_VERSION_PATCH 0
 
+/** Marks functions whose status must be checked. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PARAMCRYPT_NODISCARD __attribute__((warn_unused_result))
+#else
+#define PARAMCRYPT_NODISCARD
+#endif
+
 /** The JSON-RPC error code of every encryption failure. */
 #define PARAMCRYPT_ENCRYPTION_FAILED_CODE 40002
 /** The JSON-RPC error message of every encryption failure. */
 #define PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE "Encryption Failed"
 
-// The result of every fallible paramcrypt function.
-//
-// 0 is success. 40002 is the one encryption failure, the JSON-RPC error a
-// server answers ("Encryption Failed") for anything a peer can cause. Other
-// values report local misuse. Numbers are grouped and never reused.
+/**
+ * The result of every fallible paramcrypt function.
+ *
+ * 0 is success. 40002 is the one encryption failure, the JSON-RPC error a
+ * server answers ("Encryption Failed") for anything a peer can cause. Other
+ * values report local misuse. Numbers are grouped and never reused.
+ */
 enum paramcrypt_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Success.
+  /**
+   * Success.
+   */
   PARAMCRYPT_OK = 0,
-  // A required pointer argument was NULL.
+  /**
+   * A required pointer argument was NULL.
+   */
   PARAMCRYPT_ERR_NULL_ARGUMENT = 1,
-  // An argument is out of range (an unknown padding or mode value, a
-  // length above `PTRDIFF_MAX`, a server capacity out of range).
+  /**
+   * An argument is out of range (an unknown padding or mode value, a
+   * length above `PTRDIFF_MAX`, a server capacity out of range).
+   */
   PARAMCRYPT_ERR_INVALID_ARGUMENT = 2,
-  // The output buffer is too small; `*out_len` holds the size needed.
+  /**
+   * The output buffer is too small; `*out_len` holds the size needed.
+   */
   PARAMCRYPT_ERR_BUFFER_TOO_SMALL = 3,
-  // Firmware builds only: the server is in use by another thread, and
-  // their lock does not wait. Use a server from one task.
+  /**
+   * Firmware builds only: the server is in use by another thread, and
+   * their lock does not wait. Use a server from one task.
+   */
   PARAMCRYPT_ERR_BUSY = 4,
-  // A handle of the wrong type (a key pair passed as a session), or one
-  // already freed. Detected as a best effort: passing anything but a live
-  // handle of the right type remains a bug.
+  /**
+   * A handle of the wrong type (a key pair passed as a session), or one
+   * already freed. Detected as a best effort: passing anything but a live
+   * handle of the right type remains a bug.
+   */
   PARAMCRYPT_ERR_INVALID_HANDLE = 5,
-  // Key generation was asked for a size other than 2048, 3072 or 4096 bits.
+  /**
+   * Key generation was asked for a size other than 2048, 3072 or 4096 bits.
+   */
   PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE = 100,
-  // A key could not be parsed or encoded (malformed, not RSA, or not 2048
-  // to 4096 bits; 1024 bits only through a `*_with_sizes` loader).
+  /**
+   * A key could not be parsed or encoded (malformed, not RSA, or not 2048
+   * to 4096 bits; 1024 bits only through a `*_with_sizes` loader).
+   */
   PARAMCRYPT_ERR_INVALID_KEY = 101,
-  // The random number generator failed.
+  /**
+   * The random number generator failed.
+   */
   PARAMCRYPT_ERR_RNG = 102,
-  // The public key is too small for the chosen padding and mode
-  // (key:iv text under OAEP-SHA-256 needs more than 1024 bits).
+  /**
+   * The public key is too small for the chosen padding and mode
+   * (key:iv text under OAEP-SHA-256 needs more than 1024 bits).
+   */
   PARAMCRYPT_ERR_KEY_TOO_SMALL = 103,
-  // A saved server state could not be loaded (corrupted, of a server with
-  // another key pair, or of another format version); nothing of it was
-  // loaded.
+  /**
+   * A saved server state could not be loaded (corrupted, of a server with
+   * another key pair, or of another format version); nothing of it was
+   * loaded.
+   */
   PARAMCRYPT_ERR_INVALID_STATE = 104,
-  // Client: the device presented a public key other than the pinned one;
-  // nothing secret was sent (`paramcrypt_client_error_message` names both
-  // fingerprints; `paramcrypt_client_repin` accepts the new key).
+  /**
+   * Client: the device presented a public key other than the pinned one;
+   * nothing secret was sent (`paramcrypt_client_error_message` names both
+   * fingerprints; `paramcrypt_client_repin` accepts the new key).
+   */
   PARAMCRYPT_ERR_PIN_MISMATCH = 105,
-  // Client: too many 40002 answers in a short time; no more encrypted
-  // calls until `paramcrypt_client_reset_failures` (a possible attack).
+  /**
+   * Client: too many 40002 answers in a short time; no more encrypted
+   * calls until `paramcrypt_client_reset_failures` (a possible attack).
+   */
   PARAMCRYPT_ERR_FAILURE_BUDGET = 106,
-  // Client: the transport callback failed.
+  /**
+   * Client: the transport callback failed.
+   */
   PARAMCRYPT_ERR_TRANSPORT = 107,
-  // Client: the device answered a JSON-RPC error other than 40002
-  // (`paramcrypt_client_error_message` shows it).
+  /**
+   * Client: the device answered a JSON-RPC error other than 40002
+   * (`paramcrypt_client_error_message` shows it).
+   */
   PARAMCRYPT_ERR_RPC = 108,
-  // Client: the device's answer is not what the protocol says.
+  /**
+   * Client: the device's answer is not what the protocol says.
+   */
   PARAMCRYPT_ERR_BAD_RESPONSE = 109,
-  // An internal error (a panic was caught at the boundary). Please report it.
+  /**
+   * An internal error (a panic was caught at the boundary). Please report it.
+   */
   PARAMCRYPT_ERR_PANIC = 900,
-  // JSON-RPC 40002 "Encryption Failed": unwrapping or decrypting failed
-  // (bad base64, wrong length, bad padding, wrong key, ...). Deliberately
-  // carries no detail.
+  /**
+   * JSON-RPC 40002 "Encryption Failed": unwrapping or decrypting failed
+   * (bad base64, wrong length, bad padding, wrong key, ...). Deliberately
+   * carries no detail.
+   */
   PARAMCRYPT_ERR_ENCRYPTION_FAILED = PARAMCRYPT_ENCRYPTION_FAILED_CODE,
 };
 #ifndef __cplusplus
@@ -111,15 +171,21 @@ typedef uint32_t paramcrypt_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// How the IV of secret parameters is chosen.
+/**
+ * How the IV of secret parameters is chosen.
+ */
 enum paramcrypt_mode
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // encKey carries `hex(key):hex(iv)`; every parameter uses that IV. The default.
+  /**
+   * encKey carries `hex(key):hex(iv)`; every parameter uses that IV. The default.
+   */
   PARAMCRYPT_MODE_KEY_IV = 0,
-  // encKey carries the raw 16-byte key; every parameter is base64(IV || ciphertext).
+  /**
+   * encKey carries the raw 16-byte key; every parameter is base64(IV || ciphertext).
+   */
   PARAMCRYPT_MODE_PER_MESSAGE_IV = 1,
 };
 #ifndef __cplusplus
@@ -130,20 +196,28 @@ typedef uint32_t paramcrypt_mode;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// The RSA scheme that wraps the common key into `encKey`. A server uses one,
-// fixed by configuration; it never tries several.
+/**
+ * The RSA scheme that wraps the common key into `encKey`. A server uses one,
+ * fixed by configuration; it never tries several.
+ */
 enum paramcrypt_padding
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // RSAES-PKCS1-v1_5, what deployed devices use. The default.
+  /**
+   * RSAES-PKCS1-v1_5, what deployed devices use. The default.
+   */
   PARAMCRYPT_PADDING_PKCS1V15 = 0,
-  // RSAES-OAEP with SHA-1 and MGF1-SHA-1 (Java's `OAEPWithSHA-1AndMGF1Padding`).
-  // Builds without OAEP (firmware) refuse the OAEP values with
-  // `PARAMCRYPT_ERR_INVALID_ARGUMENT`.
+  /**
+   * RSAES-OAEP with SHA-1 and MGF1-SHA-1 (Java's `OAEPWithSHA-1AndMGF1Padding`).
+   * Builds without OAEP (firmware) refuse the OAEP values with
+   * `PARAMCRYPT_ERR_INVALID_ARGUMENT`.
+   */
   PARAMCRYPT_PADDING_OAEP_SHA1 = 1,
-  // RSAES-OAEP with SHA-256 and MGF1-SHA-256.
+  /**
+   * RSAES-OAEP with SHA-256 and MGF1-SHA-256.
+   */
   PARAMCRYPT_PADDING_OAEP_SHA256 = 2,
 };
 #ifndef __cplusplus
@@ -154,19 +228,27 @@ typedef uint32_t paramcrypt_padding;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// The encKey modes a server accepts (`paramcrypt_server_config.modes`).
+/**
+ * The encKey modes a server accepts (`paramcrypt_server_config.modes`).
+ */
 enum paramcrypt_accepted_modes
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Only `PARAMCRYPT_MODE_KEY_IV`, what deployed clients send. The default:
-  // an encKey made for another server key then always fails.
+  /**
+   * Only `PARAMCRYPT_MODE_KEY_IV`, what deployed clients send. The default:
+   * an encKey made for another server key then always fails.
+   */
   PARAMCRYPT_ACCEPT_KEY_IV = 0,
-  // Only `PARAMCRYPT_MODE_PER_MESSAGE_IV`.
+  /**
+   * Only `PARAMCRYPT_MODE_PER_MESSAGE_IV`.
+   */
   PARAMCRYPT_ACCEPT_PER_MESSAGE_IV = 1,
-  // Both, told apart by the plaintext length (a stale encKey then
-  // unwraps about 1 time in 245 to a random key, which fails later).
+  /**
+   * Both, told apart by the plaintext length (a stale encKey then
+   * unwraps about 1 time in 245 to a random key, which fails later).
+   */
   PARAMCRYPT_ACCEPT_BOTH = 2,
 };
 #ifndef __cplusplus
@@ -177,16 +259,22 @@ typedef uint32_t paramcrypt_accepted_modes;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Which key sizes a loaded key may have (the `*_with_sizes` loaders).
+/**
+ * Which key sizes a loaded key may have (the `*_with_sizes` loaders).
+ */
 enum paramcrypt_key_sizes
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // 2048 to 4096 bits, what the plain loaders accept.
+  /**
+   * 2048 to 4096 bits, what the plain loaders accept.
+   */
   PARAMCRYPT_KEY_SIZES_MODERN = 0,
-  // 1024 to 4096 bits: an explicit opt-in, only to talk to legacy peers
-  // whose keys are 1024-bit. 1024-bit RSA is weak.
+  /**
+   * 1024 to 4096 bits: an explicit opt-in, only to talk to legacy peers
+   * whose keys are 1024-bit. 1024-bit RSA is weak.
+   */
   PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024 = 1,
 };
 #ifndef __cplusplus
@@ -197,19 +285,25 @@ typedef uint32_t paramcrypt_key_sizes;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// The defaults a `paramcrypt_server_config` starts from
-// (`paramcrypt_server_config_init`).
+/**
+ * The defaults a `paramcrypt_server_config` starts from
+ * (`paramcrypt_server_config_init`).
+ */
 enum paramcrypt_server_setting
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // A server or gateway: 1,024 cached sessions, 16,384 failed keys and
-  // 1,024 failed peers remembered (0.62 MiB with a 2048-bit key pair),
-  // no unwrap limit.
+  /**
+   * A server or gateway: 1,024 cached sessions, 16,384 failed keys and
+   * 1,024 failed peers remembered (0.62 MiB with a 2048-bit key pair),
+   * no unwrap limit.
+   */
   PARAMCRYPT_SETTING_SERVER = 0,
-  // Firmware: 4 sessions, 64 keys, 8 peers (about 3.4 KiB of heap besides
-  // the key pair), at most 30 RSA unwraps a minute.
+  /**
+   * Firmware: 4 sessions, 64 keys, 8 peers (about 3.4 KiB of heap besides
+   * the key pair), at most 30 RSA unwraps a minute.
+   */
   PARAMCRYPT_SETTING_FIRMWARE = 1,
 };
 #ifndef __cplusplus
@@ -220,19 +314,29 @@ typedef uint32_t paramcrypt_server_setting;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// What a lockdown event reports (`paramcrypt_server_event.kind`).
+/**
+ * What a lockdown event reports (`paramcrypt_server_event.kind`).
+ */
 enum paramcrypt_server_event_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // A peer went into lockdown: a possible attack from that peer.
+  /**
+   * A peer went into lockdown: a possible attack from that peer.
+   */
   PARAMCRYPT_EVENT_PEER_LOCKDOWN_STARTED = 1,
-  // A peer's lockdown is over (reported at its next request).
+  /**
+   * A peer's lockdown is over (reported at its next request).
+   */
   PARAMCRYPT_EVENT_PEER_LOCKDOWN_ENDED = 2,
-  // The whole server went into lockdown (failures from many peers).
+  /**
+   * The whole server went into lockdown (failures from many peers).
+   */
   PARAMCRYPT_EVENT_SERVER_LOCKDOWN_STARTED = 3,
-  // The server-wide lockdown is over (reported at the next request).
+  /**
+   * The server-wide lockdown is over (reported at the next request).
+   */
   PARAMCRYPT_EVENT_SERVER_LOCKDOWN_ENDED = 4,
 };
 #ifndef __cplusplus
@@ -243,69 +347,122 @@ typedef uint32_t paramcrypt_server_event_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// A client of one device: its pinned public key, common key, failure
-// budget and transport. Opaque; create with `paramcrypt_client_new`,
-// release with `paramcrypt_client_free`, which wipes its common key and
-// last result. Thread-safe: calls on one client run one at a time.
+/**
+ * A client of one device: its pinned public key, common key, failure
+ * budget and transport. Opaque; create with `paramcrypt_client_new`,
+ * release with `paramcrypt_client_free`, which wipes its common key and
+ * last result. Thread-safe: calls on one client run one at a time.
+ */
 typedef struct paramcrypt_client paramcrypt_client;
 
-// An RSA key pair (the server's). Opaque; create with
-// `paramcrypt_keypair_generate` or `paramcrypt_keypair_from_*`, release with
-// `paramcrypt_keypair_free`. Immutable: share it between threads freely.
+/**
+ * An RSA key pair (the server's). Opaque; create with
+ * `paramcrypt_keypair_generate` or `paramcrypt_keypair_from_*`, release with
+ * `paramcrypt_keypair_free`. Immutable: share it between threads freely.
+ */
 typedef struct paramcrypt_keypair paramcrypt_keypair;
 
-// An RSA public key (what `getPublicKey` returns). Opaque; create with
-// `paramcrypt_public_key_from_*` or `paramcrypt_keypair_public_key`, release
-// with `paramcrypt_public_key_free`. Immutable.
+/**
+ * An RSA public key (what `getPublicKey` returns). Opaque; create with
+ * `paramcrypt_public_key_from_*` or `paramcrypt_keypair_public_key`, release
+ * with `paramcrypt_public_key_free`. Immutable.
+ */
 typedef struct paramcrypt_public_key paramcrypt_public_key;
 
-// A server: the key pair, its configuration, the encKey session cache and
-// the failure policy's records (refused common keys, peers, lockdowns).
-// Opaque; create with `paramcrypt_server_new`, release with
-// `paramcrypt_server_free`. Thread-safe: it locks internally.
+/**
+ * A server: the key pair, its configuration, the encKey session cache and
+ * the failure policy's records (refused common keys, peers, lockdowns).
+ * Opaque; create with `paramcrypt_server_new`, release with
+ * `paramcrypt_server_free`. Thread-safe: it locks internally.
+ */
 typedef struct paramcrypt_server paramcrypt_server;
 
-// A client's common key as a server holds it. Opaque; create with
-// `paramcrypt_server_open`, release with `paramcrypt_server_session_free`,
-// which wipes the key. After a decryption fails, every call on any session
-// with the same key fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` while the
-// key is refused.
+/**
+ * A client's common key as a server holds it. Opaque; create with
+ * `paramcrypt_server_open`, release with `paramcrypt_server_session_free`,
+ * which wipes the key. After a decryption fails, every call on any session
+ * with the same key fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` while the
+ * key is refused.
+ */
 typedef struct paramcrypt_server_session paramcrypt_server_session;
 
-// A common key: AES-128 key, IV and IV mode. Opaque; create with
-// `paramcrypt_session_new` (client) or `paramcrypt_keypair_unwrap` (server),
-// release with `paramcrypt_session_free`, which wipes the key. Immutable.
+/**
+ * A common key: AES-128 key, IV and IV mode. Opaque; create with
+ * `paramcrypt_session_new` (client) or `paramcrypt_keypair_unwrap` (server),
+ * release with `paramcrypt_session_free`, which wipes the key. Immutable.
+ */
 typedef struct paramcrypt_session paramcrypt_session;
 
-// How a client behaves (`paramcrypt_client_config_init` fills the
-// defaults: the protocol's advice).
+/**
+ * Fills `buf` with `len` cryptographically secure random bytes. Returns 0 on
+ * success and anything else on failure, which paramcrypt reports as
+ * `PARAMCRYPT_ERR_RNG` (never replaced by weaker randomness). `user` is the
+ * pointer given alongside the callback. Must be thread-safe if the same
+ * callback is used from several threads at once.
+ *
+ * paramcrypt asks for 64 bytes at a time and checks each answer cheaply: a
+ * buffer with 16 or more equal bytes in a row (left as it was, zeroed,
+ * constant), or one that repeats an earlier answer, is `PARAMCRYPT_ERR_RNG`
+ * too, even when the callback returned 0. Repeats are caught across calls:
+ * the library remembers a fingerprint (part of a SHA-256, never the bytes)
+ * of the last answers of each callback and user pointer, and of the most
+ * recent answers of any callback. This catches drivers that fail silently
+ * and generators reseeded the same way each call; it is no test of
+ * randomness. In builds without `std` (firmware) that memory has a lock
+ * that never waits: a callback answer judged while another thread is
+ * judging one fails with `PARAMCRYPT_ERR_RNG` too.
+ */
+typedef int (*paramcrypt_rng_callback)(void *user, uint8_t *buf, size_t len);
+
+/**
+ * How a client behaves (`paramcrypt_client_config_init` fills the
+ * defaults: the protocol's advice).
+ */
 typedef struct {
-  // The RSA padding the device expects (a `paramcrypt_padding` value).
-  uint32_t padding;
-  // The IV mode the device accepts (a `paramcrypt_mode` value).
-  uint32_t mode;
-  // Calls per common key: 1 (the default) makes a fresh key, so a fresh
-  // IV, for every call; more saves the device an RSA operation per call.
+  /**
+   * The RSA padding the device expects (a `paramcrypt_padding` value).
+   */
+  paramcrypt_padding padding;
+  /**
+   * The IV mode the device accepts (a `paramcrypt_mode` value).
+   */
+  paramcrypt_mode mode;
+  /**
+   * Calls per common key: 1 (the default) makes a fresh key, so a fresh
+   * IV, for every call; more saves the device an RSA operation per call.
+   */
   uint32_t reuse_calls;
-  // The longest a common key is used, in seconds (0: no age limit).
+  /**
+   * The longest a common key is used, in seconds (0: no age limit).
+   */
   uint32_t reuse_seconds;
-  // 40002 answers within `failure_window_seconds` after which the client
-  // sends no more encrypted calls (default 3).
+  /**
+   * 40002 answers within `failure_window_seconds` after which the client
+   * sends no more encrypted calls (default 3).
+   */
   uint32_t failure_budget;
-  // The window of `failure_budget` (default 600).
+  /**
+   * The window of `failure_budget` (default 600).
+   */
   uint32_t failure_window_seconds;
-  // Which public-key sizes to accept (a `paramcrypt_key_sizes` value).
-  uint32_t key_sizes;
-  // The largest response the transport may return (default 65,536).
+  /**
+   * Which public-key sizes to accept (a `paramcrypt_key_sizes` value).
+   */
+  paramcrypt_key_sizes key_sizes;
+  /**
+   * The largest response the transport may return (default 65,536).
+   */
   size_t max_response_len;
 } paramcrypt_client_config;
 
-// Sends one JSON-RPC request to a service of the device (over HTTP: POST
-// `request` to `/sony/<service>`, with the X-Auth-PSK header the device
-// needs) and writes the response body to `response`. Returns 0 and sets
-// `*response_len` on success; anything else is a transport failure (a
-// response longer than `response_cap` included). `service` and `request`
-// are not NUL-terminated. Called on the thread that makes the call.
+/**
+ * Sends one JSON-RPC request to a service of the device (over HTTP: POST
+ * `request` to `/sony/<service>`, with the X-Auth-PSK header the device
+ * needs) and writes the response body to `response`. Returns 0 and sets
+ * `*response_len` on success; anything else is a transport failure (a
+ * response longer than `response_cap` included). `service` and `request`
+ * are not NUL-terminated. Called on the thread that makes the call.
+ */
 typedef int32_t (*paramcrypt_transport_callback)(void *user,
                                                  const uint8_t *service,
                                                  size_t service_len,
@@ -315,158 +472,239 @@ typedef int32_t (*paramcrypt_transport_callback)(void *user,
                                                  size_t response_cap,
                                                  size_t *response_len);
 
-// A parameter of a call: a name and a value, neither NUL-terminated.
+/**
+ * A parameter of a call: a name and a value, neither NUL-terminated.
+ */
 typedef struct {
-  // The parameter's name.
+  /**
+   * The parameter's name.
+   */
   const uint8_t *name;
-  // The length of `name`.
+  /**
+   * The length of `name`.
+   */
   size_t name_len;
-  // The value (a secret's UTF-8 text; unused for `decrypt` names).
+  /**
+   * The value (a secret's UTF-8 text; unused for `decrypt` names).
+   */
   const uint8_t *value;
-  // The length of `value`.
+  /**
+   * The length of `value`.
+   */
   size_t value_len;
 } paramcrypt_param;
 
-// Fills `buf` with `len` cryptographically secure random bytes. Returns 0 on
-// success and anything else on failure, which paramcrypt reports as
-// `PARAMCRYPT_ERR_RNG` (never replaced by weaker randomness). `user` is the
-// pointer given alongside the callback. Must be thread-safe if the same
-// callback is used from several threads at once.
-//
-// paramcrypt asks for 64 bytes at a time and checks each answer cheaply: a
-// buffer with 16 or more equal bytes in a row (left as it was, zeroed,
-// constant), or one that repeats an earlier answer, is `PARAMCRYPT_ERR_RNG`
-// too, even when the callback returned 0. Repeats are caught across calls:
-// the library remembers a fingerprint (part of a SHA-256, never the bytes)
-// of the last answers of each callback and user pointer, and of the most
-// recent answers of any callback. This catches drivers that fail silently
-// and generators reseeded the same way each call; it is no test of
-// randomness. In builds without `std` (firmware) that memory has a lock
-// that never waits: a callback answer judged while another thread is
-// judging one fails with `PARAMCRYPT_ERR_RNG` too.
-typedef int (*paramcrypt_rng_callback)(void *user, uint8_t *buf, size_t len);
-
-// The limits a server applies to decryption failures (the README explains
-// each and its default). A limit of 0 switches it off.
-//
-// - Per common key: after its n-th failure the key is refused for
-//   `key_refusal_seconds * 2^(n-1)` seconds, for good after
-//   `key_failure_budget` failures (1 to 255). A refused key answers 40002
-//   without counting as a new failure.
-// - Per peer and server-wide: `*_failure_limit` failures within
-//   `*_window_seconds` start a lockdown, in which every open and decryption
-//   of that peer (or of everyone) answers 40002 without RSA work or
-//   decryption. The first lasts `lockdown_seconds`, each next one twice as
-//   long up to `lockdown_max_seconds`.
-// - At most `unwrap_limit` RSA private-key operations per
-//   `unwrap_window_seconds`.
+/**
+ * The limits a server applies to decryption failures (the README explains
+ * each and its default). A limit of 0 switches it off.
+ *
+ * - Per common key: after its n-th failure the key is refused for
+ *   `key_refusal_seconds * 2^(n-1)` seconds, for good after
+ *   `key_failure_budget` failures (1 to 255). A refused key answers 40002
+ *   without counting as a new failure.
+ * - Per peer and server-wide: `*_failure_limit` failures within
+ *   `*_window_seconds` start a lockdown, in which every open and decryption
+ *   of that peer (or of everyone) answers 40002 without RSA work or
+ *   decryption. The first lasts `lockdown_seconds`, each next one twice as
+ *   long up to `lockdown_max_seconds`.
+ * - At most `unwrap_limit` RSA private-key operations per
+ *   `unwrap_window_seconds`.
+ */
 typedef struct {
-  // A common key's refusal window after its first failure (doubling).
+  /**
+   * A common key's refusal window after its first failure (doubling).
+   */
   uint32_t key_refusal_seconds;
-  // Failures after which a common key is refused for good.
+  /**
+   * Failures after which a common key is refused for good.
+   */
   uint32_t key_failure_budget;
-  // Failures of one peer per window that start its lockdown.
+  /**
+   * Failures of one peer per window that start its lockdown.
+   */
   uint32_t peer_failure_limit;
-  // The window of `peer_failure_limit`.
+  /**
+   * The window of `peer_failure_limit`.
+   */
   uint32_t peer_window_seconds;
-  // Failures of all peers per window that start the server-wide lockdown.
+  /**
+   * Failures of all peers per window that start the server-wide lockdown.
+   */
   uint32_t server_failure_limit;
-  // The window of `server_failure_limit`.
+  /**
+   * The window of `server_failure_limit`.
+   */
   uint32_t server_window_seconds;
-  // The first lockdown's length.
+  /**
+   * The first lockdown's length.
+   */
   uint32_t lockdown_seconds;
-  // The longest lockdown.
+  /**
+   * The longest lockdown.
+   */
   uint32_t lockdown_max_seconds;
-  // RSA unwraps allowed per window.
+  /**
+   * RSA unwraps allowed per window.
+   */
   uint32_t unwrap_limit;
-  // The window of `unwrap_limit`.
+  /**
+   * The window of `unwrap_limit`.
+   */
   uint32_t unwrap_window_seconds;
 } paramcrypt_failure_policy;
 
-// The server's clock: milliseconds from any fixed origin, never going back
-// (firmware: its tick counter). Called from any thread that uses the
-// server, so it must be thread-safe.
+/**
+ * The server's clock: milliseconds from any fixed origin, never going back
+ * (firmware: its tick counter). Called from any thread that uses the
+ * server, so it must be thread-safe.
+ */
 typedef uint64_t (*paramcrypt_clock_callback)(void *user);
 
-// A lockdown starting or ending. Carries no key, secret or digest.
+/**
+ * A lockdown starting or ending. Carries no key, secret or digest.
+ */
 typedef struct {
-  // A `paramcrypt_server_event_kind` value.
+  /**
+   * A `paramcrypt_server_event_kind` value.
+   */
   uint32_t kind;
-  // The lockdown's length in seconds (0 for an end).
+  /**
+   * The lockdown's length in seconds (0 for an end).
+   */
   uint32_t seconds;
-  // The peer identity of the request that started (or first saw the
-  // end of) it, as passed to `paramcrypt_server_open` (at most its first
-  // 64 bytes, not NUL-terminated); valid only during the callback.
+  /**
+   * The peer identity of the request that started (or first saw the
+   * end of) it, as passed to `paramcrypt_server_open` (at most its first
+   * 64 bytes, not NUL-terminated); valid only during the callback.
+   */
   const uint8_t *peer;
-  // The length of `peer`.
+  /**
+   * The length of `peer`.
+   */
   size_t peer_len;
 } paramcrypt_server_event;
 
-// Receives lockdown events, for example to log a possible attack. Runs on
-// the request's thread, outside the server's lock; it must not free the
-// server.
+/**
+ * Receives lockdown events, for example to log a possible attack. Runs on
+ * the request's thread, outside the server's lock; it must not free the
+ * server.
+ */
 typedef void (*paramcrypt_event_callback)(void *user, const paramcrypt_server_event *event);
 
-// Everything a server is made with. Fill it with
-// `paramcrypt_server_config_init`, then change what you need.
+/**
+ * Everything a server is made with. Fill it with
+ * `paramcrypt_server_config_init`, then change what you need.
+ */
 typedef struct {
-  // The one RSA padding of encKeys (a `paramcrypt_padding` value).
-  uint32_t padding;
-  // The accepted encKey modes (a `paramcrypt_accepted_modes` value;
-  // `PARAMCRYPT_ACCEPT_KEY_IV` is what deployed clients send).
-  uint32_t modes;
-  // encKeys kept unwrapped, so that a client reusing its encKey costs no
-  // RSA work (0 disables the cache; at most 1,048,576).
+  /**
+   * The one RSA padding of encKeys (a `paramcrypt_padding` value).
+   */
+  paramcrypt_padding padding;
+  /**
+   * The accepted encKey modes (a `paramcrypt_accepted_modes` value;
+   * `PARAMCRYPT_ACCEPT_KEY_IV` is what deployed clients send).
+   */
+  paramcrypt_accepted_modes modes;
+  /**
+   * encKeys kept unwrapped, so that a client reusing its encKey costs no
+   * RSA work (0 disables the cache; at most 1,048,576).
+   */
   size_t cache_capacity;
-  // Common keys that failed, remembered (1 to 4,194,304).
+  /**
+   * Common keys that failed, remembered (1 to 4,194,304).
+   */
   size_t refusal_capacity;
-  // Peers that failed, remembered (1 to 1,048,576).
+  /**
+   * Peers that failed, remembered (1 to 1,048,576).
+   */
   size_t peer_capacity;
-  // The limits on failures and unwraps.
+  /**
+   * The limits on failures and unwraps.
+   */
   paramcrypt_failure_policy policy;
-  // The clock; NULL: the monotonic clock (firmware builds need one).
+  /**
+   * The clock; NULL: the monotonic clock (firmware builds need one).
+   */
   paramcrypt_clock_callback clock;
-  // Passed to `clock`.
+  /**
+   * Passed to `clock`.
+   */
   void *clock_user;
-  // Lockdown events; NULL: none.
+  /**
+   * Lockdown events; NULL: none.
+   */
   paramcrypt_event_callback on_event;
-  // Passed to `on_event`.
+  /**
+   * Passed to `on_event`.
+   */
   void *event_user;
-  // A state saved by `paramcrypt_server_export_state` of a server with the
-  // same key pair, or NULL (with `state_len` 0) to start afresh.
+  /**
+   * A state saved by `paramcrypt_server_export_state` of a server with the
+   * same key pair, or NULL (with `state_len` 0) to start afresh.
+   */
   const uint8_t *state;
-  // The length of `state`.
+  /**
+   * The length of `state`.
+   */
   size_t state_len;
 } paramcrypt_server_config;
 
-// What a server has done and the state of its failure policy
-// (`paramcrypt_server_get_stats`).
+/**
+ * What a server has done and the state of its failure policy
+ * (`paramcrypt_server_get_stats`).
+ */
 typedef struct {
-  // Opens answered from the cache, without RSA work.
+  /**
+   * Opens answered from the cache, without RSA work.
+   */
   uint64_t cache_hits;
-  // Opens that ran the RSA private-key operation.
+  /**
+   * Opens that ran the RSA private-key operation.
+   */
   uint64_t unwraps;
-  // Decryption failures, and failures the application reported.
+  /**
+   * Decryption failures, and failures the application reported.
+   */
   uint64_t failures;
-  // Opens and decryptions answered 40002 because their key was refused.
+  /**
+   * Opens and decryptions answered 40002 because their key was refused.
+   */
   uint64_t refused;
-  // Common keys refused for good.
+  /**
+   * Common keys refused for good.
+   */
   uint64_t keys_refused_for_good;
-  // Opens and decryptions answered 40002 in lockdown.
+  /**
+   * Opens and decryptions answered 40002 in lockdown.
+   */
   uint64_t lockdown_answers;
-  // Peer lockdowns started.
+  /**
+   * Peer lockdowns started.
+   */
   uint64_t peer_lockdowns;
-  // Server-wide lockdowns started.
+  /**
+   * Server-wide lockdowns started.
+   */
   uint64_t server_lockdowns;
-  // Opens answered 40002 by the unwrap limit.
+  /**
+   * Opens answered 40002 by the unwrap limit.
+   */
   uint64_t unwraps_limited;
-  // Sessions in the cache now.
+  /**
+   * Sessions in the cache now.
+   */
   size_t cached_sessions;
-  // Common keys with failures remembered now.
+  /**
+   * Common keys with failures remembered now.
+   */
   size_t remembered_keys;
-  // Peers with failures remembered now.
+  /**
+   * Peers with failures remembered now.
+   */
   size_t remembered_peers;
-  // Seconds of server-wide lockdown left now (0: none).
+  /**
+   * Seconds of server-wide lockdown left now (0: none).
+   */
   uint32_t server_lockdown_seconds;
 } paramcrypt_server_stats;
 
@@ -474,77 +712,525 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
-// Fills `*config` with the defaults: PKCS#1 v1.5, key:iv mode, a fresh
-// common key per call, at most 3 failures in 10 minutes, 2048- to
-// 4096-bit keys, responses up to 64 KiB. Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+/**
+ * A static, NUL-terminated English description of `status` (any value,
+ * including unknown ones). Never NULL; never to be freed. Thread-safe.
+ *
+ * For `PARAMCRYPT_ERR_ENCRYPTION_FAILED` it is exactly the JSON-RPC message
+ * `PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE` ("Encryption Failed").
+ */
+const char *paramcrypt_status_message(paramcrypt_status status);
+
+/**
+ * The library version, a static NUL-terminated string such as `"0.1.0"`;
+ * equal to `PARAMCRYPT_VERSION` in the header it was built with. Never NULL.
+ */
+const char *paramcrypt_version(void);
+
+/**
+ * The backend that runs the RSA private-key operation (unwrap) in this
+ * build, a static NUL-terminated string: `"aws-lc"` (server builds on
+ * x86-64 and aarch64 Linux and macOS, the default), `"rsa-crate"` (the Rust
+ * `rsa` crate's arithmetic: server builds on other targets) or
+ * `"compact"` (paramcrypt's own compact RSA: firmware builds, without the
+ * `rsa-crate` feature). It says which randomness blinds unwraps: AWS-LC's
+ * own generator (seeded by the OS; the `rng` callbacks of
+ * `paramcrypt_keypair_unwrap_with_rng` and `paramcrypt_server_open_with_rng`
+ * are not called), or the callback (or OS RNG) with the other two. Never
+ * NULL. Thread-safe.
+ */
+const char *paramcrypt_rsa_backend(void);
+
+/**
+ * Generates an RSA key pair of `bits` bits (2048, 3072 or 4096) with the
+ * OS RNG, and stores a new handle in `*out`.
+ *
+ * Slow on small CPUs (seconds for 2048 bits): generate once, then store the
+ * key with `paramcrypt_keypair_to_pkcs8_pem`. Errors:
+ * `PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE`, `PARAMCRYPT_ERR_RNG` (also in builds
+ * without an OS RNG: use `paramcrypt_keypair_generate_with_rng`),
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_generate(size_t bits,
+                                              paramcrypt_keypair **out);
+
+/**
+ * Like `paramcrypt_keypair_generate`, with randomness from `rng(user, buf, len)`
+ * (a hardware RNG). A non-zero return from `rng` ends in `PARAMCRYPT_ERR_RNG`.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_generate_with_rng(size_t bits,
+                                                       paramcrypt_rng_callback rng,
+                                                       void *user,
+                                                       paramcrypt_keypair **out);
+
+/**
+ * Loads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
+ * (`BEGIN RSA PRIVATE KEY`), 2048 to 4096 bits, and stores a new handle in
+ * `*out`. `pem` need not be NUL-terminated. Errors: `PARAMCRYPT_ERR_INVALID_KEY`
+ * (also for a 1024-bit key: see `paramcrypt_keypair_from_pem_with_sizes`),
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_from_pem(const uint8_t *pem,
+                                              size_t pem_len,
+                                              paramcrypt_keypair **out);
+
+/**
+ * Like `paramcrypt_keypair_from_pem`, with the key sizes `sizes` (a
+ * `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
+ * is the explicit opt-in for a legacy device's 1024-bit key.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_from_pem_with_sizes(const uint8_t *pem,
+                                                         size_t pem_len,
+                                                         paramcrypt_key_sizes sizes,
+                                                         paramcrypt_keypair **out);
+
+/**
+ * Loads an unencrypted PKCS#8 DER private key (2048 to 4096 bits) and stores
+ * a new handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_from_pkcs8_der(const uint8_t *der,
+                                                    size_t der_len,
+                                                    paramcrypt_keypair **out);
+
+/**
+ * Like `paramcrypt_keypair_from_pkcs8_der`, with the key sizes `sizes`
+ * allows (see `paramcrypt_keypair_from_pem_with_sizes`).
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_from_pkcs8_der_with_sizes(const uint8_t *der,
+                                                               size_t der_len,
+                                                               paramcrypt_key_sizes sizes,
+                                                               paramcrypt_keypair **out);
+
+/**
+ * Writes the private key as PKCS#8 PEM text (`BEGIN PRIVATE KEY`, LF line
+ * endings, not NUL-terminated) to `out`. Secret: store it with restrictive
+ * permissions and wipe the buffer after use. Errors:
+ * `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_to_pkcs8_pem(const paramcrypt_keypair *keypair,
+                                                  uint8_t *out,
+                                                  size_t out_cap,
+                                                  size_t *out_len);
+
+/**
+ * Writes the private key as unencrypted PKCS#8 DER to `out`. Secret, as for
+ * `paramcrypt_keypair_to_pkcs8_pem`; same errors. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_to_pkcs8_der(const paramcrypt_keypair *keypair,
+                                                  uint8_t *out,
+                                                  size_t out_cap,
+                                                  size_t *out_len);
+
+/**
+ * The modulus size of the key pair in bits; 0 for NULL. Thread-safe.
+ */
+size_t paramcrypt_keypair_bits(const paramcrypt_keypair *keypair);
+
+/**
+ * Stores a new handle to the key pair's public key in `*out` (release it with
+ * `paramcrypt_public_key_free`). Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+ * Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_public_key(const paramcrypt_keypair *keypair,
+                                                paramcrypt_public_key **out);
+
+/**
+ * Releases a key pair and wipes its private key. NULL is a no-op. The handle
+ * must not be in use by another thread, nor used again.
+ */
+void paramcrypt_keypair_free(paramcrypt_keypair *keypair);
+
+/**
+ * Server side: unwraps a base64 `encKey` (CR/LF tolerated, no NUL needed)
+ * with the key pair under the server's configured `padding` (a
+ * `paramcrypt_padding` value; never try several), detecting the mode from
+ * the plaintext, and stores a new session handle in `*out`. Uses the OS RNG
+ * for RSA blinding.
+ *
+ * Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad `encKey`,
+ * whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
+ * `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
+ * threads may unwrap with one key pair at once.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_unwrap(const paramcrypt_keypair *keypair,
+                                            const uint8_t *enc_key,
+                                            size_t enc_key_len,
+                                            paramcrypt_padding padding,
+                                            paramcrypt_session **out);
+
+/**
+ * Like `paramcrypt_keypair_unwrap`, with blinding randomness from
+ * `rng(user, buf, len)`: in builds on the `rsa-crate` or `compact` RSA
+ * backend (`paramcrypt_rsa_backend()`; firmware builds are `compact`). Server builds with
+ * AWS-LC (the default on x86-64 and aarch64 Linux and macOS) blind with
+ * AWS-LC's own generator, seeded by the OS, and do not call `rng` for
+ * any encKey (the ciphertexts 0 and 1, which AWS-LC refuses, included).
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_keypair_unwrap_with_rng(const paramcrypt_keypair *keypair,
+                                                     const uint8_t *enc_key,
+                                                     size_t enc_key_len,
+                                                     paramcrypt_padding padding,
+                                                     paramcrypt_rng_callback rng,
+                                                     void *user,
+                                                     paramcrypt_session **out);
+
+/**
+ * Parses a public key in any form devices and their documentation publish
+ * and stores a new handle in `*out`: base64 of the DER
+ * SubjectPublicKeyInfo (the `getPublicKey` value), PEM (`PUBLIC KEY` or
+ * PKCS#1 `RSA PUBLIC KEY`), base64 of a DER PKCS#1 RSAPublicKey, or the
+ * OpenSSH wire form (`ssh-rsa`, e, n; base64, with or without the
+ * `ssh-rsa ` prefix and a comment). Every form gets the checks of
+ * `paramcrypt_public_key_from_der`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_from_published(const uint8_t *text,
+                                                       size_t text_len,
+                                                       paramcrypt_public_key **out);
+
+/**
+ * Like `paramcrypt_public_key_from_published`, with the key sizes `sizes`
+ * (a `paramcrypt_key_sizes` value) allows.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_from_published_with_sizes(const uint8_t *text,
+                                                                  size_t text_len,
+                                                                  paramcrypt_key_sizes sizes,
+                                                                  paramcrypt_public_key **out);
+
+/**
+ * Writes the key's fingerprint: `SHA256:` and the unpadded base64 of the
+ * SHA-256 digest of its DER SubjectPublicKeyInfo (50 bytes, not
+ * NUL-terminated), what a client pins. Errors:
+ * `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_fingerprint(const paramcrypt_public_key *public_key,
+                                                    uint8_t *out,
+                                                    size_t out_cap,
+                                                    size_t *out_len);
+
+/**
+ * Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo
+ * of a 2048- to 4096-bit key; CR/LF line breaks tolerated) and stores a new
+ * handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY` (also for a
+ * 1024-bit key: see `paramcrypt_public_key_from_base64_with_sizes`),
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_from_base64(const uint8_t *text,
+                                                    size_t text_len,
+                                                    paramcrypt_public_key **out);
+
+/**
+ * Like `paramcrypt_public_key_from_base64`, with the key sizes `sizes` (a
+ * `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
+ * is the explicit opt-in for a legacy device's 1024-bit key.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_from_base64_with_sizes(const uint8_t *text,
+                                                               size_t text_len,
+                                                               paramcrypt_key_sizes sizes,
+                                                               paramcrypt_public_key **out);
+
+/**
+ * Parses a PEM public key (`BEGIN PUBLIC KEY`); otherwise as
+ * `paramcrypt_public_key_from_base64`.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_from_pem(const uint8_t *pem,
+                                                 size_t pem_len,
+                                                 paramcrypt_public_key **out);
+
+/**
+ * Like `paramcrypt_public_key_from_pem`, with the key sizes `sizes` allows.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_from_pem_with_sizes(const uint8_t *pem,
+                                                            size_t pem_len,
+                                                            paramcrypt_key_sizes sizes,
+                                                            paramcrypt_public_key **out);
+
+/**
+ * Parses a DER SubjectPublicKeyInfo; otherwise as
+ * `paramcrypt_public_key_from_base64`.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_from_der(const uint8_t *der,
+                                                 size_t der_len,
+                                                 paramcrypt_public_key **out);
+
+/**
+ * Like `paramcrypt_public_key_from_der`, with the key sizes `sizes` allows.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_from_der_with_sizes(const uint8_t *der,
+                                                            size_t der_len,
+                                                            paramcrypt_key_sizes sizes,
+                                                            paramcrypt_public_key **out);
+
+/**
+ * Writes the `getPublicKey` value: standard base64 of the DER
+ * SubjectPublicKeyInfo, no line breaks, not NUL-terminated (392 bytes for
+ * 2048 bits). Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
+ * needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_to_base64(const paramcrypt_public_key *public_key,
+                                                  uint8_t *out,
+                                                  size_t out_cap,
+                                                  size_t *out_len);
+
+/**
+ * Writes the public key as PEM (`BEGIN PUBLIC KEY`, LF line endings, not
+ * NUL-terminated); otherwise as `paramcrypt_public_key_to_base64`.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_to_pem(const paramcrypt_public_key *public_key,
+                                               uint8_t *out,
+                                               size_t out_cap,
+                                               size_t *out_len);
+
+/**
+ * Writes the DER SubjectPublicKeyInfo; otherwise as
+ * `paramcrypt_public_key_to_base64`.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_public_key_to_der(const paramcrypt_public_key *public_key,
+                                               uint8_t *out,
+                                               size_t out_cap,
+                                               size_t *out_len);
+
+/**
+ * The modulus size of the public key in bits; 0 for NULL. Thread-safe.
+ */
+size_t paramcrypt_public_key_bits(const paramcrypt_public_key *public_key);
+
+/**
+ * Releases a public key. NULL is a no-op. The handle must not be in use by
+ * another thread, nor used again.
+ */
+void paramcrypt_public_key_free(paramcrypt_public_key *public_key);
+
+/**
+ * Client side: makes a fresh common key (random AES-128 key and IV from the
+ * OS RNG) in `mode` (a `paramcrypt_mode` value) and stores a new handle in
+ * `*out`. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown mode),
+ * `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_session_new(paramcrypt_mode mode,
+                                         paramcrypt_session **out);
+
+/**
+ * Like `paramcrypt_session_new`, with randomness from `rng(user, buf, len)`.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_session_new_with_rng(paramcrypt_mode mode,
+                                                  paramcrypt_rng_callback rng,
+                                                  void *user,
+                                                  paramcrypt_session **out);
+
+/**
+ * Writes the session's IV mode (a `paramcrypt_mode` value) to `*out_mode`.
+ * Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_session_mode(const paramcrypt_session *session,
+                                          paramcrypt_mode *out_mode);
+
+/**
+ * Client side: wraps the session for `public_key` with `padding` (a
+ * `paramcrypt_padding` value) and writes the base64 `encKey` (not
+ * NUL-terminated, exactly `paramcrypt_public_key_wrapped_len(public_key)`
+ * bytes) to `out`. Uses the OS RNG. Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL`
+ * (`*out_len` = size needed), `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown
+ * padding), `PARAMCRYPT_ERR_KEY_TOO_SMALL`, `PARAMCRYPT_ERR_RNG`,
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_session_wrap(const paramcrypt_session *session,
+                                          const paramcrypt_public_key *public_key,
+                                          paramcrypt_padding padding,
+                                          uint8_t *out,
+                                          size_t out_cap,
+                                          size_t *out_len);
+
+/**
+ * Like `paramcrypt_session_wrap`, with randomness from `rng(user, buf, len)`.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_session_wrap_with_rng(const paramcrypt_session *session,
+                                                   const paramcrypt_public_key *public_key,
+                                                   paramcrypt_padding padding,
+                                                   paramcrypt_rng_callback rng,
+                                                   void *user,
+                                                   uint8_t *out,
+                                                   size_t out_cap,
+                                                   size_t *out_len);
+
+/**
+ * Encrypts a secret parameter (UTF-8 text or any bytes) and writes its base64
+ * wire value (not NUL-terminated, exactly
+ * `paramcrypt_encrypted_len(mode, plaintext_len)` bytes) to `out`. In
+ * per-message-IV mode a fresh IV comes from the OS RNG. Errors:
+ * `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
+ * `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_session_encrypt(const paramcrypt_session *session,
+                                             const uint8_t *plaintext,
+                                             size_t plaintext_len,
+                                             uint8_t *out,
+                                             size_t out_cap,
+                                             size_t *out_len);
+
+/**
+ * Like `paramcrypt_session_encrypt`, with per-message IVs from
+ * `rng(user, buf, len)` (unused in key:iv mode).
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_session_encrypt_with_rng(const paramcrypt_session *session,
+                                                      const uint8_t *plaintext,
+                                                      size_t plaintext_len,
+                                                      paramcrypt_rng_callback rng,
+                                                      void *user,
+                                                      uint8_t *out,
+                                                      size_t out_cap,
+                                                      size_t *out_len);
+
+/**
+ * Decrypts a secret parameter's base64 wire value (CR/LF tolerated) and
+ * writes the plaintext bytes to `out` (no NUL added). `out_cap` must be at
+ * least the ciphertext length minus one; `paramcrypt_decrypted_max_len(text_len)`
+ * is always enough. The size is checked from `text_len` before anything is
+ * decoded, so it reveals nothing about the padding. Secret: wipe `out`
+ * after use. On failure `out` holds no plaintext (what was written is
+ * wiped), and `*out_len` is a data length only on `PARAMCRYPT_OK`.
+ *
+ * Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad value,
+ * whatever the cause; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
+ * needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_session_decrypt(const paramcrypt_session *session,
+                                             const uint8_t *text,
+                                             size_t text_len,
+                                             uint8_t *out,
+                                             size_t out_cap,
+                                             size_t *out_len);
+
+/**
+ * Releases a session and wipes its key and IV. NULL is a no-op. The handle
+ * must not be in use by another thread, nor used again.
+ */
+void paramcrypt_session_free(paramcrypt_session *session);
+
+/**
+ * Fills `*config` with the defaults: PKCS#1 v1.5, key:iv mode, a fresh
+ * common key per call, at most 3 failures in 10 minutes, 2048- to
+ * 4096-bit keys, responses up to 64 KiB. Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_client_config_init(paramcrypt_client_config *config);
 
-// Makes a client with `*config` over `transport(user, ...)` and stores a
-// new handle in `*out`. No request is sent yet: the first encrypted call
-// fetches the device's public key and pins it, unless
-// `paramcrypt_client_pin` set the pin first.
-//
-// Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding, mode or key
-// sizes; a failure budget or `reuse_calls` of 0; `max_response_len` 0 or
-// above 16 MiB), `PARAMCRYPT_ERR_NULL_ARGUMENT`. The handle is
-// thread-safe: calls on it run one at a time.
+/**
+ * Makes a client with `*config` over `transport(user, ...)` and stores a
+ * new handle in `*out`. No request is sent yet: the first encrypted call
+ * fetches the device's public key and pins it, unless
+ * `paramcrypt_client_pin` set the pin first.
+ *
+ * Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding, mode or key
+ * sizes; a failure budget or `reuse_calls` of 0; `max_response_len` 0 or
+ * above 16 MiB), `PARAMCRYPT_ERR_NULL_ARGUMENT`. The handle is
+ * thread-safe: calls on it run one at a time.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_client_new(const paramcrypt_client_config *config,
                                         paramcrypt_transport_callback transport,
                                         void *user,
                                         paramcrypt_client **out);
 
-// Pins the device's public key to `fingerprint` (`SHA256:` and base64, as
-// `paramcrypt_client_fingerprint` gave it before): a device presenting
-// another key gets nothing secret, and calls fail with
-// `PARAMCRYPT_ERR_PIN_MISMATCH`. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT`
-// (not UTF-8), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+/**
+ * Pins the device's public key to `fingerprint` (`SHA256:` and base64, as
+ * `paramcrypt_client_fingerprint` gave it before): a device presenting
+ * another key gets nothing secret, and calls fail with
+ * `PARAMCRYPT_ERR_PIN_MISMATCH`. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT`
+ * (not UTF-8), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_client_pin(paramcrypt_client *client,
                                         const uint8_t *fingerprint,
                                         size_t fingerprint_len);
 
-// Writes the pinned fingerprint (given to `paramcrypt_client_pin`, or the
-// device's first key's) to `out`: store it for the next client. `*out_len`
-// is 0 while nothing is pinned. Errors as for other outputs.
+/**
+ * Writes the pinned fingerprint (given to `paramcrypt_client_pin`, or the
+ * device's first key's) to `out`: store it for the next client. `*out_len`
+ * is 0 while nothing is pinned. Errors as for other outputs.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_client_fingerprint(const paramcrypt_client *client,
                                                 uint8_t *out,
                                                 size_t out_cap,
                                                 size_t *out_len);
 
-// Forgets the pin: the next call pins whatever key the device presents.
-// Only for a device whose key really changed. Errors:
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`.
-paramcrypt_status paramcrypt_client_repin(paramcrypt_client *client);
+/**
+ * Forgets the pin: the next call pins whatever key the device presents.
+ * Only for a device whose key really changed. Errors:
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+ */
+PARAMCRYPT_NODISCARD paramcrypt_status paramcrypt_client_repin(paramcrypt_client *client);
 
-// Ends a spent failure budget (`PARAMCRYPT_ERR_FAILURE_BUDGET`): the
-// application decided to go on. Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
-paramcrypt_status paramcrypt_client_reset_failures(paramcrypt_client *client);
+/**
+ * Ends a spent failure budget (`PARAMCRYPT_ERR_FAILURE_BUDGET`): the
+ * application decided to go on. Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+ */
+PARAMCRYPT_NODISCARD paramcrypt_status paramcrypt_client_reset_failures(paramcrypt_client *client);
 
-// Calls `method` (JSON-RPC `version`, such as "1.0") of `service` (such as
-// "appControl"), and writes the result (the JSON of the response's
-// `result`, with the fields named in `decrypt` decrypted to their text) to
-// `out`.
-//
-// - `params_json`: the plain parameters as a JSON object text (`{"a":1}`),
-//   or empty for none.
-// - `secrets`: parameters sent encrypted (their values UTF-8 text); with
-//   them the call carries `encKey`.
-// - `decrypt`: names of result fields to decrypt (their `value` unused).
-//
-// The client makes a fresh common key per call (or reuses one per its
-// configuration), fetches and checks the device's public key when it has
-// none, and on 40002 starts over once; a call without secrets or
-// `decrypt` names is sent plain. The result stays available to
-// `paramcrypt_client_result` until the next call (so a too small `out`
-// loses nothing: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` with the size needed).
-//
-// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002, also after starting
-// over), `PARAMCRYPT_ERR_FAILURE_BUDGET` (nothing sent; a possible active
-// attack), `PARAMCRYPT_ERR_PIN_MISMATCH` (nothing secret sent),
-// `PARAMCRYPT_ERR_TRANSPORT`, `PARAMCRYPT_ERR_RPC` (another JSON-RPC error),
-// `PARAMCRYPT_ERR_BAD_RESPONSE`, `PARAMCRYPT_ERR_INVALID_ARGUMENT` (text
-// that is not UTF-8, `params_json` that is not a JSON object),
-// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`;
-// `paramcrypt_client_error_message` says more (never a secret).
+/**
+ * Calls `method` (JSON-RPC `version`, such as "1.0") of `service` (such as
+ * "appControl"), and writes the result (the JSON of the response's
+ * `result`, with the fields named in `decrypt` decrypted to their text) to
+ * `out`.
+ *
+ * - `params_json`: the plain parameters as a JSON object text (`{"a":1}`),
+ *   or empty for none.
+ * - `secrets`: parameters sent encrypted (their values UTF-8 text); with
+ *   them the call carries `encKey`.
+ * - `decrypt`: names of result fields to decrypt (their `value` unused).
+ *
+ * The client makes a fresh common key per call (or reuses one per its
+ * configuration), fetches and checks the device's public key when it has
+ * none, and on 40002 starts over once; a call without secrets or
+ * `decrypt` names is sent plain. The result stays available to
+ * `paramcrypt_client_result` until the next call (so a too small `out`
+ * loses nothing: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` with the size needed).
+ *
+ * Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002, also after starting
+ * over), `PARAMCRYPT_ERR_FAILURE_BUDGET` (nothing sent; a possible active
+ * attack), `PARAMCRYPT_ERR_PIN_MISMATCH` (nothing secret sent),
+ * `PARAMCRYPT_ERR_TRANSPORT`, `PARAMCRYPT_ERR_RPC` (another JSON-RPC error),
+ * `PARAMCRYPT_ERR_BAD_RESPONSE`, `PARAMCRYPT_ERR_INVALID_ARGUMENT` (text
+ * that is not UTF-8, `params_json` that is not a JSON object),
+ * `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`;
+ * `paramcrypt_client_error_message` says more (never a secret).
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_client_call(paramcrypt_client *client,
                                          const uint8_t *service,
                                          size_t service_len,
@@ -562,314 +1248,103 @@ paramcrypt_status paramcrypt_client_call(paramcrypt_client *client,
                                          size_t out_cap,
                                          size_t *out_len);
 
-// Writes the last call's result (see `paramcrypt_client_call`) to `out`:
-// for a result that did not fit the call's buffer. `*out_len` is 0 after a
-// failed call. Errors as for other outputs.
+/**
+ * Writes the last call's result (see `paramcrypt_client_call`) to `out`:
+ * for a result that did not fit the call's buffer. `*out_len` is 0 after a
+ * failed call. Errors as for other outputs.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_client_result(const paramcrypt_client *client,
                                            uint8_t *out,
                                            size_t out_cap,
                                            size_t *out_len);
 
-// Writes what went wrong in the last call (English, never a secret; for a
-// pin mismatch it names both fingerprints) to `out`; `*out_len` is 0 after
-// a call that succeeded. Errors as for other outputs.
+/**
+ * Writes what went wrong in the last call (English, never a secret; for a
+ * pin mismatch it names both fingerprints) to `out`; `*out_len` is 0 after
+ * a call that succeeded. Errors as for other outputs.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_client_error_message(const paramcrypt_client *client,
                                                   uint8_t *out,
                                                   size_t out_cap,
                                                   size_t *out_len);
 
-// Releases a client and wipes its common key and last result. NULL is a
-// no-op. The handle must not be in use by another thread, nor used again.
+/**
+ * Releases a client and wipes its common key and last result. NULL is a
+ * no-op. The handle must not be in use by another thread, nor used again.
+ */
 void paramcrypt_client_free(paramcrypt_client *client);
 
-// Generates an RSA key pair of `bits` bits (2048, 3072 or 4096) with the
-// OS RNG, and stores a new handle in `*out`.
-//
-// Slow on small CPUs (seconds for 2048 bits): generate once, then store the
-// key with `paramcrypt_keypair_to_pkcs8_pem`. Errors:
-// `PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE`, `PARAMCRYPT_ERR_RNG` (also in builds
-// without an OS RNG: use `paramcrypt_keypair_generate_with_rng`),
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_keypair_generate(size_t bits, paramcrypt_keypair **out);
+/**
+ * Fills `*config` with the defaults of `setting` (a
+ * `paramcrypt_server_setting` value): PKCS#1 v1.5, key:iv mode only, the
+ * setting's capacities and failure policy, no clock (the monotonic one),
+ * no event callback, no saved state. Errors:
+ * `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown setting),
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+ */
+PARAMCRYPT_NODISCARD
+paramcrypt_status paramcrypt_server_config_init(paramcrypt_server_setting setting,
+                                                paramcrypt_server_config *config);
 
-// Like `paramcrypt_keypair_generate`, with randomness from `rng(user, buf, len)`
-// (a hardware RNG). A non-zero return from `rng` ends in `PARAMCRYPT_ERR_RNG`.
-paramcrypt_status paramcrypt_keypair_generate_with_rng(size_t bits,
-                                                       paramcrypt_rng_callback rng,
-                                                       void *user,
-                                                       paramcrypt_keypair **out);
-
-// Loads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
-// (`BEGIN RSA PRIVATE KEY`), 2048 to 4096 bits, and stores a new handle in
-// `*out`. `pem` need not be NUL-terminated. Errors: `PARAMCRYPT_ERR_INVALID_KEY`
-// (also for a 1024-bit key: see `paramcrypt_keypair_from_pem_with_sizes`),
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_keypair_from_pem(const uint8_t *pem,
-                                              size_t pem_len,
-                                              paramcrypt_keypair **out);
-
-// Like `paramcrypt_keypair_from_pem`, with the key sizes `sizes` (a
-// `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
-// is the explicit opt-in for a legacy device's 1024-bit key.
-paramcrypt_status paramcrypt_keypair_from_pem_with_sizes(const uint8_t *pem,
-                                                         size_t pem_len,
-                                                         uint32_t sizes,
-                                                         paramcrypt_keypair **out);
-
-// Loads an unencrypted PKCS#8 DER private key (2048 to 4096 bits) and stores
-// a new handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_keypair_from_pkcs8_der(const uint8_t *der,
-                                                    size_t der_len,
-                                                    paramcrypt_keypair **out);
-
-// Like `paramcrypt_keypair_from_pkcs8_der`, with the key sizes `sizes`
-// allows (see `paramcrypt_keypair_from_pem_with_sizes`).
-paramcrypt_status paramcrypt_keypair_from_pkcs8_der_with_sizes(const uint8_t *der,
-                                                               size_t der_len,
-                                                               uint32_t sizes,
-                                                               paramcrypt_keypair **out);
-
-// Writes the private key as PKCS#8 PEM text (`BEGIN PRIVATE KEY`, LF line
-// endings, not NUL-terminated) to `out`. Secret: store it with restrictive
-// permissions and wipe the buffer after use. Errors:
-// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_keypair_to_pkcs8_pem(const paramcrypt_keypair *keypair,
-                                                  uint8_t *out,
-                                                  size_t out_cap,
-                                                  size_t *out_len);
-
-// Writes the private key as unencrypted PKCS#8 DER to `out`. Secret, as for
-// `paramcrypt_keypair_to_pkcs8_pem`; same errors. Thread-safe.
-paramcrypt_status paramcrypt_keypair_to_pkcs8_der(const paramcrypt_keypair *keypair,
-                                                  uint8_t *out,
-                                                  size_t out_cap,
-                                                  size_t *out_len);
-
-// The modulus size of the key pair in bits; 0 for NULL. Thread-safe.
-size_t paramcrypt_keypair_bits(const paramcrypt_keypair *keypair);
-
-// Stores a new handle to the key pair's public key in `*out` (release it with
-// `paramcrypt_public_key_free`). Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
-// Thread-safe.
-paramcrypt_status paramcrypt_keypair_public_key(const paramcrypt_keypair *keypair,
-                                                paramcrypt_public_key **out);
-
-// Releases a key pair and wipes its private key. NULL is a no-op. The handle
-// must not be in use by another thread, nor used again.
-void paramcrypt_keypair_free(paramcrypt_keypair *keypair);
-
-// Server side: unwraps a base64 `encKey` (CR/LF tolerated, no NUL needed)
-// with the key pair under the server's configured `padding` (a
-// `paramcrypt_padding` value; never try several), detecting the mode from
-// the plaintext, and stores a new session handle in `*out`. Uses the OS RNG
-// for RSA blinding.
-//
-// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad `encKey`,
-// whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
-// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
-// threads may unwrap with one key pair at once.
-paramcrypt_status paramcrypt_keypair_unwrap(const paramcrypt_keypair *keypair,
-                                            const uint8_t *enc_key,
-                                            size_t enc_key_len,
-                                            uint32_t padding,
-                                            paramcrypt_session **out);
-
-// Like `paramcrypt_keypair_unwrap`, with blinding randomness from
-// `rng(user, buf, len)`: in builds on the `rsa-crate` or `compact` RSA
-// backend (`paramcrypt_rsa_backend()`; firmware builds are `compact`). Server builds with
-// AWS-LC (the default on x86-64 and aarch64 Linux and macOS) blind with
-// AWS-LC's own generator, seeded by the OS, and do not call `rng` for
-// any encKey (the ciphertexts 0 and 1, which AWS-LC refuses, included).
-paramcrypt_status paramcrypt_keypair_unwrap_with_rng(const paramcrypt_keypair *keypair,
-                                                     const uint8_t *enc_key,
-                                                     size_t enc_key_len,
-                                                     uint32_t padding,
-                                                     paramcrypt_rng_callback rng,
-                                                     void *user,
-                                                     paramcrypt_session **out);
-
-// A static, NUL-terminated English description of `status` (any value,
-// including unknown ones). Never NULL; never to be freed. Thread-safe.
-//
-// For `PARAMCRYPT_ERR_ENCRYPTION_FAILED` it is exactly the JSON-RPC message
-// `PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE` ("Encryption Failed").
-const char *paramcrypt_status_message(uint32_t status);
-
-// The library version, a static NUL-terminated string such as `"0.1.0"`;
-// equal to `PARAMCRYPT_VERSION` in the header it was built with. Never NULL.
-const char *paramcrypt_version(void);
-
-// The backend that runs the RSA private-key operation (unwrap) in this
-// build, a static NUL-terminated string: `"aws-lc"` (server builds on
-// x86-64 and aarch64 Linux and macOS, the default), `"rsa-crate"` (the Rust
-// `rsa` crate's arithmetic: server builds on other targets) or
-// `"compact"` (paramcrypt's own compact RSA: firmware builds, without the
-// `rsa-crate` feature). It says which randomness blinds unwraps: AWS-LC's
-// own generator (seeded by the OS; the `rng` callbacks of
-// `paramcrypt_keypair_unwrap_with_rng` and `paramcrypt_server_open_with_rng`
-// are not called), or the callback (or OS RNG) with the other two. Never
-// NULL. Thread-safe.
-const char *paramcrypt_rsa_backend(void);
-
-// Parses a public key in any form devices and their documentation publish
-// and stores a new handle in `*out`: base64 of the DER
-// SubjectPublicKeyInfo (the `getPublicKey` value), PEM (`PUBLIC KEY` or
-// PKCS#1 `RSA PUBLIC KEY`), base64 of a DER PKCS#1 RSAPublicKey, or the
-// OpenSSH wire form (`ssh-rsa`, e, n; base64, with or without the
-// `ssh-rsa ` prefix and a comment). Every form gets the checks of
-// `paramcrypt_public_key_from_der`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_public_key_from_published(const uint8_t *text,
-                                                       size_t text_len,
-                                                       paramcrypt_public_key **out);
-
-// Like `paramcrypt_public_key_from_published`, with the key sizes `sizes`
-// (a `paramcrypt_key_sizes` value) allows.
-paramcrypt_status paramcrypt_public_key_from_published_with_sizes(const uint8_t *text,
-                                                                  size_t text_len,
-                                                                  uint32_t sizes,
-                                                                  paramcrypt_public_key **out);
-
-// Writes the key's fingerprint: `SHA256:` and the unpadded base64 of the
-// SHA-256 digest of its DER SubjectPublicKeyInfo (50 bytes, not
-// NUL-terminated), what a client pins. Errors:
-// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_public_key_fingerprint(const paramcrypt_public_key *public_key,
-                                                    uint8_t *out,
-                                                    size_t out_cap,
-                                                    size_t *out_len);
-
-// Parses the `getPublicKey` value (base64 of the DER SubjectPublicKeyInfo
-// of a 2048- to 4096-bit key; CR/LF line breaks tolerated) and stores a new
-// handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY` (also for a
-// 1024-bit key: see `paramcrypt_public_key_from_base64_with_sizes`),
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_public_key_from_base64(const uint8_t *text,
-                                                    size_t text_len,
-                                                    paramcrypt_public_key **out);
-
-// Like `paramcrypt_public_key_from_base64`, with the key sizes `sizes` (a
-// `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
-// is the explicit opt-in for a legacy device's 1024-bit key.
-paramcrypt_status paramcrypt_public_key_from_base64_with_sizes(const uint8_t *text,
-                                                               size_t text_len,
-                                                               uint32_t sizes,
-                                                               paramcrypt_public_key **out);
-
-// Parses a PEM public key (`BEGIN PUBLIC KEY`); otherwise as
-// `paramcrypt_public_key_from_base64`.
-paramcrypt_status paramcrypt_public_key_from_pem(const uint8_t *pem,
-                                                 size_t pem_len,
-                                                 paramcrypt_public_key **out);
-
-// Like `paramcrypt_public_key_from_pem`, with the key sizes `sizes` allows.
-paramcrypt_status paramcrypt_public_key_from_pem_with_sizes(const uint8_t *pem,
-                                                            size_t pem_len,
-                                                            uint32_t sizes,
-                                                            paramcrypt_public_key **out);
-
-// Parses a DER SubjectPublicKeyInfo; otherwise as
-// `paramcrypt_public_key_from_base64`.
-paramcrypt_status paramcrypt_public_key_from_der(const uint8_t *der,
-                                                 size_t der_len,
-                                                 paramcrypt_public_key **out);
-
-// Like `paramcrypt_public_key_from_der`, with the key sizes `sizes` allows.
-paramcrypt_status paramcrypt_public_key_from_der_with_sizes(const uint8_t *der,
-                                                            size_t der_len,
-                                                            uint32_t sizes,
-                                                            paramcrypt_public_key **out);
-
-// Writes the `getPublicKey` value: standard base64 of the DER
-// SubjectPublicKeyInfo, no line breaks, not NUL-terminated (392 bytes for
-// 2048 bits). Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
-// needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_public_key_to_base64(const paramcrypt_public_key *public_key,
-                                                  uint8_t *out,
-                                                  size_t out_cap,
-                                                  size_t *out_len);
-
-// Writes the public key as PEM (`BEGIN PUBLIC KEY`, LF line endings, not
-// NUL-terminated); otherwise as `paramcrypt_public_key_to_base64`.
-paramcrypt_status paramcrypt_public_key_to_pem(const paramcrypt_public_key *public_key,
-                                               uint8_t *out,
-                                               size_t out_cap,
-                                               size_t *out_len);
-
-// Writes the DER SubjectPublicKeyInfo; otherwise as
-// `paramcrypt_public_key_to_base64`.
-paramcrypt_status paramcrypt_public_key_to_der(const paramcrypt_public_key *public_key,
-                                               uint8_t *out,
-                                               size_t out_cap,
-                                               size_t *out_len);
-
-// The modulus size of the public key in bits; 0 for NULL. Thread-safe.
-size_t paramcrypt_public_key_bits(const paramcrypt_public_key *public_key);
-
-// The exact length of an `encKey` wrapped for this public key (base64 of one
-// RSA block: 344 bytes for 2048 bits); 0 for NULL. Thread-safe.
-size_t paramcrypt_public_key_wrapped_len(const paramcrypt_public_key *public_key);
-
-// Releases a public key. NULL is a no-op. The handle must not be in use by
-// another thread, nor used again.
-void paramcrypt_public_key_free(paramcrypt_public_key *public_key);
-
-// Fills `*config` with the defaults of `setting` (a
-// `paramcrypt_server_setting` value): PKCS#1 v1.5, key:iv mode only, the
-// setting's capacities and failure policy, no clock (the monotonic one),
-// no event callback, no saved state. Errors:
-// `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown setting),
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`.
-paramcrypt_status paramcrypt_server_config_init(uint32_t setting, paramcrypt_server_config *config);
-
-// Makes a server for a copy of `keypair` (free yours when you no longer need
-// it) with `*config` (see `paramcrypt_server_config`; the state buffer is
-// read now and not kept) and stores a new handle in `*out`.
-//
-// Every table is allocated now, in full; nothing grows per request. A
-// random digest key comes from the OS RNG, unless the saved state brings
-// it. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding or modes,
-// a capacity or policy value out of range, no clock in a firmware build),
-// `PARAMCRYPT_ERR_INVALID_STATE` (a saved state that is corrupted, of
-// another key pair or another version: nothing of it is loaded),
-// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+/**
+ * Makes a server for a copy of `keypair` (free yours when you no longer need
+ * it) with `*config` (see `paramcrypt_server_config`; the state buffer is
+ * read now and not kept) and stores a new handle in `*out`.
+ *
+ * Every table is allocated now, in full; nothing grows per request. A
+ * random digest key comes from the OS RNG, unless the saved state brings
+ * it. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding or modes,
+ * a capacity or policy value out of range, no clock in a firmware build),
+ * `PARAMCRYPT_ERR_INVALID_STATE` (a saved state that is corrupted, of
+ * another key pair or another version: nothing of it is loaded),
+ * `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_new(const paramcrypt_keypair *keypair,
                                         const paramcrypt_server_config *config,
                                         paramcrypt_server **out);
 
-// Like `paramcrypt_server_new`, with the digest key from `rng(user, buf, len)`
-// (firmware: the hardware RNG).
+/**
+ * Like `paramcrypt_server_new`, with the digest key from `rng(user, buf, len)`
+ * (firmware: the hardware RNG).
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_new_with_rng(const paramcrypt_keypair *keypair,
                                                  const paramcrypt_server_config *config,
                                                  paramcrypt_rng_callback rng,
                                                  void *user,
                                                  paramcrypt_server **out);
 
-// Stores a new handle to the server's public key in `*out` (for
-// `getPublicKey`; release it with `paramcrypt_public_key_free`). Errors:
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+/**
+ * Stores a new handle to the server's public key in `*out` (for
+ * `getPublicKey`; release it with `paramcrypt_public_key_free`). Errors:
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_public_key(const paramcrypt_server *server,
                                                paramcrypt_public_key **out);
 
-// Opens a request's base64 `encKey` (CR/LF tolerated, no NUL needed) from
-// `peer` and stores a new server session in `*out`: from the cache, without
-// RSA work, when this encKey was opened before; else by unwrapping it (OS
-// RNG for blinding). Open it once per request.
-//
-// `peer` identifies the requester (its IP address, as text or bytes):
-// failures are counted per peer, and a peer in lockdown gets 40002 for
-// everything. Requests passing the same bytes (empty included) count as one
-// peer, so pass what tells your clients apart.
-//
-// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad encKey,
-// whatever the cause (malformed, stale, a mode the server does not accept,
-// a refused common key, a lockdown, the unwrap limit);
-// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY` (firmware builds),
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: the server locks only around
-// its tables, never around RSA work.
+/**
+ * Opens a request's base64 `encKey` (CR/LF tolerated, no NUL needed) from
+ * `peer` and stores a new server session in `*out`: from the cache, without
+ * RSA work, when this encKey was opened before; else by unwrapping it (OS
+ * RNG for blinding). Open it once per request.
+ *
+ * `peer` identifies the requester (its IP address, as text or bytes):
+ * failures are counted per peer, and a peer in lockdown gets 40002 for
+ * everything. Requests passing the same bytes (empty included) count as one
+ * peer, so pass what tells your clients apart.
+ *
+ * Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad encKey,
+ * whatever the cause (malformed, stale, a mode the server does not accept,
+ * a refused common key, a lockdown, the unwrap limit);
+ * `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY` (firmware builds),
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: the server locks only around
+ * its tables, never around RSA work.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_open(paramcrypt_server *server,
                                          const uint8_t *peer,
                                          size_t peer_len,
@@ -877,10 +1352,13 @@ paramcrypt_status paramcrypt_server_open(paramcrypt_server *server,
                                          size_t enc_key_len,
                                          paramcrypt_server_session **out);
 
-// Like `paramcrypt_server_open`, with blinding randomness from
-// `rng(user, buf, len)` (firmware: the hardware RNG). As with
-// `paramcrypt_keypair_unwrap_with_rng`, server builds with AWS-LC blind
-// with AWS-LC's own generator instead and do not call `rng`.
+/**
+ * Like `paramcrypt_server_open`, with blinding randomness from
+ * `rng(user, buf, len)` (firmware: the hardware RNG). As with
+ * `paramcrypt_keypair_unwrap_with_rng`, server builds with AWS-LC blind
+ * with AWS-LC's own generator instead and do not call `rng`.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_open_with_rng(paramcrypt_server *server,
                                                   const uint8_t *peer,
                                                   size_t peer_len,
@@ -890,58 +1368,74 @@ paramcrypt_status paramcrypt_server_open_with_rng(paramcrypt_server *server,
                                                   void *user,
                                                   paramcrypt_server_session **out);
 
-// Writes the server's failure state (refused keys, peers, lockdowns and its
-// digest key) to `out`: an opaque, versioned blob bound to this key pair
-// and integrity-checked. Keep it like the private key (mode 0600, or the
-// device's protected flash) and pass it as `paramcrypt_server_config.state`
-// after a restart, so that a restart ends no refusal or lockdown early.
-// Its size grows with the failures remembered; query it with `out_cap` 0.
-//
-// Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
-// `PARAMCRYPT_ERR_BUSY` (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
-// Thread-safe.
+/**
+ * Writes the server's failure state (refused keys, peers, lockdowns and its
+ * digest key) to `out`: an opaque, versioned blob bound to this key pair
+ * and integrity-checked. Keep it like the private key (mode 0600, or the
+ * device's protected flash) and pass it as `paramcrypt_server_config.state`
+ * after a restart, so that a restart ends no refusal or lockdown early.
+ * Its size grows with the failures remembered; query it with `out_cap` 0.
+ *
+ * Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
+ * `PARAMCRYPT_ERR_BUSY` (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+ * Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_export_state(const paramcrypt_server *server,
                                                  uint8_t *out,
                                                  size_t out_cap,
                                                  size_t *out_len);
 
-// Writes the server's statistics to `*out`. Errors:
-// `PARAMCRYPT_ERR_BUSY` (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
-// Thread-safe.
+/**
+ * Writes the server's statistics to `*out`. Errors:
+ * `PARAMCRYPT_ERR_BUSY` (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+ * Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_get_stats(const paramcrypt_server *server,
                                               paramcrypt_server_stats *out);
 
-// Releases a server and wipes its key pair and cached keys. NULL is a
-// no-op. Server sessions still open stay usable (they share the server's
-// state). The handle must not be in use by another thread, nor used again.
+/**
+ * Releases a server and wipes its key pair and cached keys. NULL is a
+ * no-op. Server sessions still open stay usable (they share the server's
+ * state). The handle must not be in use by another thread, nor used again.
+ */
 void paramcrypt_server_free(paramcrypt_server *server);
 
-// Writes the client's IV mode (a `paramcrypt_mode` value) to `*out_mode`.
-// Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+/**
+ * Writes the client's IV mode (a `paramcrypt_mode` value) to `*out_mode`.
+ * Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_session_mode(const paramcrypt_server_session *session,
                                                  paramcrypt_mode *out_mode);
 
-// An identifier of the client's common key (0 for NULL): equal for every
-// session with the same key, whatever encKey carried it; a keyed digest
-// that reveals nothing about the key. Use it to keep per-client state, such
-// as the secrets a client stored. Thread-safe.
+/**
+ * An identifier of the client's common key (0 for NULL): equal for every
+ * session with the same key, whatever encKey carried it; a keyed digest
+ * that reveals nothing about the key. Use it to keep per-client state, such
+ * as the secrets a client stored. Thread-safe.
+ */
 uint64_t paramcrypt_server_session_key_id(const paramcrypt_server_session *session);
 
-// Decrypts a secret parameter of the request, as
-// `paramcrypt_session_decrypt` does (same sizes; secret output). A failure
-// counts against the common key, the peer and the server (see
-// `paramcrypt_failure_policy`): the key is refused for a while, and past
-// the limits the peer or the server is in lockdown. While refused or in
-// lockdown, every call fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED`
-// without decrypting. (Honest clients start over with a new key after
-// 40002; an attacker replaying captured requests gets a few guesses, not a
-// padding oracle.)
-//
-// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002),
-// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed; checked
-// before decrypting, counts nothing), `PARAMCRYPT_ERR_BUSY` (firmware
-// builds: before decrypting, so nothing is answered unrecorded),
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+/**
+ * Decrypts a secret parameter of the request, as
+ * `paramcrypt_session_decrypt` does (same sizes; secret output). A failure
+ * counts against the common key, the peer and the server (see
+ * `paramcrypt_failure_policy`): the key is refused for a while, and past
+ * the limits the peer or the server is in lockdown. While refused or in
+ * lockdown, every call fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED`
+ * without decrypting. (Honest clients start over with a new key after
+ * 40002; an attacker replaying captured requests gets a few guesses, not a
+ * padding oracle.)
+ *
+ * Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002),
+ * `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed; checked
+ * before decrypting, counts nothing), `PARAMCRYPT_ERR_BUSY` (firmware
+ * builds: before decrypting, so nothing is answered unrecorded),
+ * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_session_decrypt(paramcrypt_server_session *session,
                                                     const uint8_t *text,
                                                     size_t text_len,
@@ -949,12 +1443,15 @@ paramcrypt_status paramcrypt_server_session_decrypt(paramcrypt_server_session *s
                                                     size_t out_cap,
                                                     size_t *out_len);
 
-// Like `paramcrypt_server_session_decrypt` for a parameter that must be
-// UTF-8 text (the protocol's string parameters): a value that is not UTF-8
-// fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` and counts as a failure,
-// and nothing of it stays in `out`. Use it for text, so that a bad value
-// is answered as any failure and counted (answering it differently would
-// be an oracle).
+/**
+ * Like `paramcrypt_server_session_decrypt` for a parameter that must be
+ * UTF-8 text (the protocol's string parameters): a value that is not UTF-8
+ * fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` and counts as a failure,
+ * and nothing of it stays in `out`. Use it for text, so that a bad value
+ * is answered as any failure and counted (answering it differently would
+ * be an oracle).
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_session_decrypt_text(paramcrypt_server_session *session,
                                                          const uint8_t *text,
                                                          size_t text_len,
@@ -962,21 +1459,27 @@ paramcrypt_status paramcrypt_server_session_decrypt_text(paramcrypt_server_sessi
                                                          size_t out_cap,
                                                          size_t *out_len);
 
-// Reports that a value decrypted in this session was unacceptable to the
-// application (malformed, a setting it rejects): it counts as a failure of
-// the common key and the peer, like a bad padding. Answer that request
-// with 40002 too: an application that answers a bad decrypted value
-// differently from a good one re-creates the padding oracle unless the
-// failure counts. Errors: `PARAMCRYPT_ERR_BUSY` (firmware builds: not
-// recorded, call again), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+/**
+ * Reports that a value decrypted in this session was unacceptable to the
+ * application (malformed, a setting it rejects): it counts as a failure of
+ * the common key and the peer, like a bad padding. Answer that request
+ * with 40002 too: an application that answers a bad decrypted value
+ * differently from a good one re-creates the padding oracle unless the
+ * failure counts. Errors: `PARAMCRYPT_ERR_BUSY` (firmware builds: not
+ * recorded, call again), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_session_report_failure(paramcrypt_server_session *session);
 
-// Encrypts a reply value under the client's common key, as
-// `paramcrypt_session_encrypt` does (exactly
-// `paramcrypt_encrypted_len(mode, plaintext_len)` bytes; per-message IVs
-// from the OS RNG). Fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` while the
-// key is refused or the peer or server in lockdown; otherwise as
-// `paramcrypt_session_encrypt`. Thread-safe.
+/**
+ * Encrypts a reply value under the client's common key, as
+ * `paramcrypt_session_encrypt` does (exactly
+ * `paramcrypt_encrypted_len(mode, plaintext_len)` bytes; per-message IVs
+ * from the OS RNG). Fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` while the
+ * key is refused or the peer or server in lockdown; otherwise as
+ * `paramcrypt_session_encrypt`. Thread-safe.
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_session_encrypt(paramcrypt_server_session *session,
                                                     const uint8_t *plaintext,
                                                     size_t plaintext_len,
@@ -984,8 +1487,11 @@ paramcrypt_status paramcrypt_server_session_encrypt(paramcrypt_server_session *s
                                                     size_t out_cap,
                                                     size_t *out_len);
 
-// Like `paramcrypt_server_session_encrypt`, with per-message IVs from
-// `rng(user, buf, len)` (unused in key:iv mode).
+/**
+ * Like `paramcrypt_server_session_encrypt`, with per-message IVs from
+ * `rng(user, buf, len)` (unused in key:iv mode).
+ */
+PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_session_encrypt_with_rng(paramcrypt_server_session *session,
                                                              const uint8_t *plaintext,
                                                              size_t plaintext_len,
@@ -995,104 +1501,29 @@ paramcrypt_status paramcrypt_server_session_encrypt_with_rng(paramcrypt_server_s
                                                              size_t out_cap,
                                                              size_t *out_len);
 
-// Releases a server session and wipes its key and IV. NULL is a no-op. The
-// handle must not be in use by another thread, nor used again.
+/**
+ * Releases a server session and wipes its key and IV. NULL is a no-op. The
+ * handle must not be in use by another thread, nor used again.
+ */
 void paramcrypt_server_session_free(paramcrypt_server_session *session);
 
-// Client side: makes a fresh common key (random AES-128 key and IV from the
-// OS RNG) in `mode` (a `paramcrypt_mode` value) and stores a new handle in
-// `*out`. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown mode),
-// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_session_new(uint32_t mode, paramcrypt_session **out);
+/**
+ * The exact length of an `encKey` wrapped for this public key (base64 of one
+ * RSA block: 344 bytes for 2048 bits); 0 for NULL. Thread-safe.
+ */
+size_t paramcrypt_public_key_wrapped_len(const paramcrypt_public_key *public_key);
 
-// Like `paramcrypt_session_new`, with randomness from `rng(user, buf, len)`.
-paramcrypt_status paramcrypt_session_new_with_rng(uint32_t mode,
-                                                  paramcrypt_rng_callback rng,
-                                                  void *user,
-                                                  paramcrypt_session **out);
+/**
+ * The exact length of the base64 wire value of a `plaintext_len`-byte
+ * parameter in `mode` (a `paramcrypt_mode` value); 0 for an unknown mode or
+ * a length whose wire value would exceed `PTRDIFF_MAX`. Thread-safe.
+ */
+size_t paramcrypt_encrypted_len(paramcrypt_mode mode, size_t plaintext_len);
 
-// Writes the session's IV mode (a `paramcrypt_mode` value) to `*out_mode`.
-// Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_session_mode(const paramcrypt_session *session,
-                                          paramcrypt_mode *out_mode);
-
-// Client side: wraps the session for `public_key` with `padding` (a
-// `paramcrypt_padding` value) and writes the base64 `encKey` (not
-// NUL-terminated, exactly `paramcrypt_public_key_wrapped_len(public_key)`
-// bytes) to `out`. Uses the OS RNG. Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL`
-// (`*out_len` = size needed), `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown
-// padding), `PARAMCRYPT_ERR_KEY_TOO_SMALL`, `PARAMCRYPT_ERR_RNG`,
-// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_session_wrap(const paramcrypt_session *session,
-                                          const paramcrypt_public_key *public_key,
-                                          uint32_t padding,
-                                          uint8_t *out,
-                                          size_t out_cap,
-                                          size_t *out_len);
-
-// Like `paramcrypt_session_wrap`, with randomness from `rng(user, buf, len)`.
-paramcrypt_status paramcrypt_session_wrap_with_rng(const paramcrypt_session *session,
-                                                   const paramcrypt_public_key *public_key,
-                                                   uint32_t padding,
-                                                   paramcrypt_rng_callback rng,
-                                                   void *user,
-                                                   uint8_t *out,
-                                                   size_t out_cap,
-                                                   size_t *out_len);
-
-// Encrypts a secret parameter (UTF-8 text or any bytes) and writes its base64
-// wire value (not NUL-terminated, exactly
-// `paramcrypt_encrypted_len(mode, plaintext_len)` bytes) to `out`. In
-// per-message-IV mode a fresh IV comes from the OS RNG. Errors:
-// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
-// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_session_encrypt(const paramcrypt_session *session,
-                                             const uint8_t *plaintext,
-                                             size_t plaintext_len,
-                                             uint8_t *out,
-                                             size_t out_cap,
-                                             size_t *out_len);
-
-// Like `paramcrypt_session_encrypt`, with per-message IVs from
-// `rng(user, buf, len)` (unused in key:iv mode).
-paramcrypt_status paramcrypt_session_encrypt_with_rng(const paramcrypt_session *session,
-                                                      const uint8_t *plaintext,
-                                                      size_t plaintext_len,
-                                                      paramcrypt_rng_callback rng,
-                                                      void *user,
-                                                      uint8_t *out,
-                                                      size_t out_cap,
-                                                      size_t *out_len);
-
-// Decrypts a secret parameter's base64 wire value (CR/LF tolerated) and
-// writes the plaintext bytes to `out` (no NUL added). `out_cap` must be at
-// least the ciphertext length minus one; `paramcrypt_decrypted_max_len(text_len)`
-// is always enough. The size is checked from `text_len` before anything is
-// decoded, so it reveals nothing about the padding. Secret: wipe `out`
-// after use. On failure `out` holds no plaintext (what was written is
-// wiped), and `*out_len` is a data length only on `PARAMCRYPT_OK`.
-//
-// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad value,
-// whatever the cause; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
-// needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
-paramcrypt_status paramcrypt_session_decrypt(const paramcrypt_session *session,
-                                             const uint8_t *text,
-                                             size_t text_len,
-                                             uint8_t *out,
-                                             size_t out_cap,
-                                             size_t *out_len);
-
-// Releases a session and wipes its key and IV. NULL is a no-op. The handle
-// must not be in use by another thread, nor used again.
-void paramcrypt_session_free(paramcrypt_session *session);
-
-// The exact length of the base64 wire value of a `plaintext_len`-byte
-// parameter in `mode` (a `paramcrypt_mode` value); 0 for an unknown mode or
-// a length whose wire value would exceed `PTRDIFF_MAX`. Thread-safe.
-size_t paramcrypt_encrypted_len(uint32_t mode, size_t plaintext_len);
-
-// A buffer size always large enough for the plaintext of a `text_len`-byte
-// wire value (`text_len / 4 * 3`). Thread-safe.
+/**
+ * A buffer size always large enough for the plaintext of a `text_len`-byte
+ * wire value (`text_len / 4 * 3`). Thread-safe.
+ */
 size_t paramcrypt_decrypted_max_len(size_t text_len);
 
 #ifdef __cplusplus

@@ -14,8 +14,8 @@ use crate::boundary::{
 };
 use crate::handles::paramcrypt_client;
 use crate::status::{
-    key_sizes_from_c, mode_from_c, padding_from_c, paramcrypt_key_sizes, paramcrypt_mode,
-    paramcrypt_padding, paramcrypt_status,
+    KeySizesValue, ModeValue, PaddingValue, key_sizes_from_c, mode_from_c, padding_from_c,
+    paramcrypt_key_sizes, paramcrypt_mode, paramcrypt_padding, paramcrypt_status,
 };
 
 /// Sends one JSON-RPC request to a service of the device (over HTTP: POST
@@ -43,9 +43,9 @@ pub type paramcrypt_transport_callback = Option<
 #[derive(Clone, Copy, Debug)]
 pub struct paramcrypt_client_config {
     /// The RSA padding the device expects (a `paramcrypt_padding` value).
-    pub padding: u32,
+    pub padding: PaddingValue,
     /// The IV mode the device accepts (a `paramcrypt_mode` value).
-    pub mode: u32,
+    pub mode: ModeValue,
     /// Calls per common key: 1 (the default) makes a fresh key, so a fresh
     /// IV, for every call; more saves the device an RSA operation per call.
     pub reuse_calls: u32,
@@ -57,7 +57,7 @@ pub struct paramcrypt_client_config {
     /// The window of `failure_budget` (default 600).
     pub failure_window_seconds: u32,
     /// Which public-key sizes to accept (a `paramcrypt_key_sizes` value).
-    pub key_sizes: u32,
+    pub key_sizes: KeySizesValue,
     /// The largest response the transport may return (default 65,536).
     pub max_response_len: usize,
 }
@@ -82,6 +82,7 @@ const MAX_RESPONSE: usize = 16 << 20;
 /// Fills `*config` with the defaults: PKCS#1 v1.5, key:iv mode, a fresh
 /// common key per call, at most 3 failures in 10 minutes, 2048- to
 /// 4096-bit keys, responses up to 64 KiB. Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_client_config_init(
     config: *mut paramcrypt_client_config,
@@ -172,6 +173,7 @@ pub(crate) struct ClientState {
 /// sizes; a failure budget or `reuse_calls` of 0; `max_response_len` 0 or
 /// above 16 MiB), `PARAMCRYPT_ERR_NULL_ARGUMENT`. The handle is
 /// thread-safe: calls on it run one at a time.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_client_new(
     config: *const paramcrypt_client_config,
@@ -241,6 +243,7 @@ unsafe fn with_client<R>(
 /// another key gets nothing secret, and calls fail with
 /// `PARAMCRYPT_ERR_PIN_MISMATCH`. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT`
 /// (not UTF-8), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_client_pin(
     client: *mut paramcrypt_client,
@@ -265,6 +268,7 @@ pub unsafe extern "C" fn paramcrypt_client_pin(
 /// Writes the pinned fingerprint (given to `paramcrypt_client_pin`, or the
 /// device's first key's) to `out`: store it for the next client. `*out_len`
 /// is 0 while nothing is pinned. Errors as for other outputs.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_client_fingerprint(
     client: *const paramcrypt_client,
@@ -288,6 +292,7 @@ pub unsafe extern "C" fn paramcrypt_client_fingerprint(
 /// Forgets the pin: the next call pins whatever key the device presents.
 /// Only for a device whose key really changed. Errors:
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_client_repin(
     client: *mut paramcrypt_client,
@@ -303,6 +308,7 @@ pub unsafe extern "C" fn paramcrypt_client_repin(
 
 /// Ends a spent failure budget (`PARAMCRYPT_ERR_FAILURE_BUDGET`): the
 /// application decided to go on. Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_client_reset_failures(
     client: *mut paramcrypt_client,
@@ -360,6 +366,7 @@ fn status_of(error: &ClientError) -> paramcrypt_status {
 /// that is not UTF-8, `params_json` that is not a JSON object),
 /// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`;
 /// `paramcrypt_client_error_message` says more (never a secret).
+#[must_use]
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)] // the C signature, one argument each
 pub unsafe extern "C" fn paramcrypt_client_call(
@@ -469,6 +476,7 @@ unsafe fn params<'a>(
 /// Writes the last call's result (see `paramcrypt_client_call`) to `out`:
 /// for a result that did not fit the call's buffer. `*out_len` is 0 after a
 /// failed call. Errors as for other outputs.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_client_result(
     client: *const paramcrypt_client,
@@ -487,6 +495,7 @@ pub unsafe extern "C" fn paramcrypt_client_result(
 /// Writes what went wrong in the last call (English, never a secret; for a
 /// pin mismatch it names both fingerprints) to `out`; `*out_len` is 0 after
 /// a call that succeeded. Errors as for other outputs.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_client_error_message(
     client: *const paramcrypt_client,

@@ -10,7 +10,9 @@ use crate::boundary::{
 };
 use crate::handles::{paramcrypt_keypair, paramcrypt_public_key, paramcrypt_session};
 use crate::rng::{FfiRng, paramcrypt_rng_callback};
-use crate::status::{key_sizes_from_c, padding_from_c, paramcrypt_status};
+use crate::status::{
+    KeySizesValue, PaddingValue, key_sizes_from_c, padding_from_c, paramcrypt_status,
+};
 
 unsafe fn generate(
     rng: &mut FfiRng,
@@ -34,6 +36,7 @@ unsafe fn generate(
 /// `PARAMCRYPT_ERR_UNSUPPORTED_KEY_SIZE`, `PARAMCRYPT_ERR_RNG` (also in builds
 /// without an OS RNG: use `paramcrypt_keypair_generate_with_rng`),
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_generate(
     bits: usize,
@@ -45,6 +48,7 @@ pub unsafe extern "C" fn paramcrypt_keypair_generate(
 
 /// Like `paramcrypt_keypair_generate`, with randomness from `rng(user, buf, len)`
 /// (a hardware RNG). A non-zero return from `rng` ends in `PARAMCRYPT_ERR_RNG`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_generate_with_rng(
     bits: usize,
@@ -86,6 +90,7 @@ fn keypair_from_pkcs8_der(der: &[u8], sizes: KeySizes) -> Result<KeyPair, paramc
 /// `*out`. `pem` need not be NUL-terminated. Errors: `PARAMCRYPT_ERR_INVALID_KEY`
 /// (also for a 1024-bit key: see `paramcrypt_keypair_from_pem_with_sizes`),
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_from_pem(
     pem: *const u8,
@@ -99,11 +104,12 @@ pub unsafe extern "C" fn paramcrypt_keypair_from_pem(
 /// Like `paramcrypt_keypair_from_pem`, with the key sizes `sizes` (a
 /// `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
 /// is the explicit opt-in for a legacy device's 1024-bit key.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_from_pem_with_sizes(
     pem: *const u8,
     pem_len: usize,
-    sizes: u32,
+    sizes: KeySizesValue,
     out: *mut *mut paramcrypt_keypair,
 ) -> paramcrypt_status {
     guard_status(|| {
@@ -116,6 +122,7 @@ pub unsafe extern "C" fn paramcrypt_keypair_from_pem_with_sizes(
 /// Loads an unencrypted PKCS#8 DER private key (2048 to 4096 bits) and stores
 /// a new handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_from_pkcs8_der(
     der: *const u8,
@@ -130,11 +137,12 @@ pub unsafe extern "C" fn paramcrypt_keypair_from_pkcs8_der(
 
 /// Like `paramcrypt_keypair_from_pkcs8_der`, with the key sizes `sizes`
 /// allows (see `paramcrypt_keypair_from_pem_with_sizes`).
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_from_pkcs8_der_with_sizes(
     der: *const u8,
     der_len: usize,
-    sizes: u32,
+    sizes: KeySizesValue,
     out: *mut *mut paramcrypt_keypair,
 ) -> paramcrypt_status {
     guard_status(|| {
@@ -149,6 +157,7 @@ pub unsafe extern "C" fn paramcrypt_keypair_from_pkcs8_der_with_sizes(
 /// permissions and wipe the buffer after use. Errors:
 /// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_to_pkcs8_pem(
     keypair: *const paramcrypt_keypair,
@@ -166,6 +175,7 @@ pub unsafe extern "C" fn paramcrypt_keypair_to_pkcs8_pem(
 
 /// Writes the private key as unencrypted PKCS#8 DER to `out`. Secret, as for
 /// `paramcrypt_keypair_to_pkcs8_pem`; same errors. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_to_pkcs8_der(
     keypair: *const paramcrypt_keypair,
@@ -191,6 +201,7 @@ pub unsafe extern "C" fn paramcrypt_keypair_bits(keypair: *const paramcrypt_keyp
 /// Stores a new handle to the key pair's public key in `*out` (release it with
 /// `paramcrypt_public_key_free`). Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 /// Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_public_key(
     keypair: *const paramcrypt_keypair,
@@ -217,7 +228,7 @@ unsafe fn unwrap(
     keypair: *const paramcrypt_keypair,
     enc_key: *const u8,
     enc_key_len: usize,
-    padding: u32,
+    padding: PaddingValue,
     out: *mut *mut paramcrypt_session,
 ) -> Result<(), paramcrypt_status> {
     // SAFETY: forwarded from the exported function's contract.
@@ -246,12 +257,13 @@ unsafe fn unwrap(
 /// whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
 /// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
 /// threads may unwrap with one key pair at once.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_unwrap(
     keypair: *const paramcrypt_keypair,
     enc_key: *const u8,
     enc_key_len: usize,
-    padding: u32,
+    padding: PaddingValue,
     out: *mut *mut paramcrypt_session,
 ) -> paramcrypt_status {
     // SAFETY: the caller upholds the module's pointer rules.
@@ -273,12 +285,13 @@ pub unsafe extern "C" fn paramcrypt_keypair_unwrap(
 /// AWS-LC (the default on x86-64 and aarch64 Linux and macOS) blind with
 /// AWS-LC's own generator, seeded by the OS, and do not call `rng` for
 /// any encKey (the ciphertexts 0 and 1, which AWS-LC refuses, included).
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_unwrap_with_rng(
     keypair: *const paramcrypt_keypair,
     enc_key: *const u8,
     enc_key_len: usize,
-    padding: u32,
+    padding: PaddingValue,
     rng: paramcrypt_rng_callback,
     user: *mut c_void,
     out: *mut *mut paramcrypt_session,

@@ -5,7 +5,7 @@
 //! cryptography and the Rust API live in `paramcrypt-core`; this crate checks
 //! pointers, converts, catches panics and maps errors to status codes. The
 //! core forbids `unsafe` code; the project's `unsafe` code is here and in two
-//! small crates below the core: `paramcrypt-rsa-aws-lc` (the calls into
+//! small crates below the core: `paramcrypt-aws-lc` (the calls into
 //! AWS-LC, and a C file for its allocator hooks) and `paramcrypt-umaal` (Arm
 //! assembly).
 //!
@@ -60,17 +60,29 @@ compile_error!(
 #[cfg(all(feature = "embedded", not(feature = "std"), not(test)))]
 mod embedded;
 
+// The helpers, then the C functions in the header's reading order (cbindgen
+// follows the order of these declarations; the blank lines keep rustfmt from
+// sorting them): library information, keys, the client side, the server
+// side, sizes.
 mod boundary;
+mod handles;
+mod rng;
+mod status;
+
+mod library_info;
+
+mod keypair;
+
+mod public_key;
+
+mod session;
+
 #[cfg(feature = "client")]
 mod client;
-mod handles;
-mod keypair;
-mod library_info;
-mod public_key;
-mod rng;
+
 mod server;
-mod session;
-mod status;
+
+mod sizes;
 
 #[cfg(test)]
 mod pointer_tests;

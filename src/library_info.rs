@@ -3,7 +3,7 @@
 use core::ffi::c_char;
 
 use crate::boundary::guard;
-use crate::status::paramcrypt_status;
+use crate::status::{StatusValue, paramcrypt_status};
 
 /// A static, NUL-terminated English description of `status` (any value,
 /// including unknown ones). Never NULL; never to be freed. Thread-safe.
@@ -11,7 +11,7 @@ use crate::status::paramcrypt_status;
 /// For `PARAMCRYPT_ERR_ENCRYPTION_FAILED` it is exactly the JSON-RPC message
 /// `PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE` ("Encryption Failed").
 #[unsafe(no_mangle)]
-pub extern "C" fn paramcrypt_status_message(status: u32) -> *const c_char {
+pub extern "C" fn paramcrypt_status_message(status: StatusValue) -> *const c_char {
     guard(|| {
         paramcrypt_status::from_u32(status)
             .map_or(c"unknown status", paramcrypt_status::message)

@@ -9,6 +9,7 @@ use core::ptr;
 use crate::handles::{paramcrypt_public_key, paramcrypt_session};
 use crate::public_key::*;
 use crate::session::*;
+use crate::sizes::*;
 use crate::status::paramcrypt_mode;
 use crate::status::paramcrypt_status::{self, *};
 

@@ -1,13 +1,13 @@
 //! Public keys (what `getPublicKey` returns and clients wrap to): import
 //! and export.
 
-use paramcrypt_core::{KeySizes, PublicKey, Session};
+use paramcrypt_core::{KeySizes, PublicKey};
 
 use crate::boundary::{
     borrow, copy_out, guard, guard_status, handle_slot, input, output, put, release,
 };
 use crate::handles::paramcrypt_public_key;
-use crate::status::{key_sizes_from_c, paramcrypt_status};
+use crate::status::{KeySizesValue, key_sizes_from_c, paramcrypt_status};
 
 unsafe fn load_public(
     data: *const u8,
@@ -26,7 +26,7 @@ unsafe fn load_public(
 unsafe fn load_public_with_sizes(
     data: *const u8,
     len: usize,
-    sizes: u32,
+    sizes: KeySizesValue,
     out: *mut *mut paramcrypt_public_key,
     parse: fn(&[u8], KeySizes) -> Result<PublicKey, paramcrypt_status>,
 ) -> Result<(), paramcrypt_status> {
@@ -63,6 +63,7 @@ fn from_published(data: &[u8], sizes: KeySizes) -> Result<PublicKey, paramcrypt_
 /// `ssh-rsa ` prefix and a comment). Every form gets the checks of
 /// `paramcrypt_public_key_from_der`. Errors: `PARAMCRYPT_ERR_INVALID_KEY`,
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_from_published(
     text: *const u8,
@@ -75,11 +76,12 @@ pub unsafe extern "C" fn paramcrypt_public_key_from_published(
 
 /// Like `paramcrypt_public_key_from_published`, with the key sizes `sizes`
 /// (a `paramcrypt_key_sizes` value) allows.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_from_published_with_sizes(
     text: *const u8,
     text_len: usize,
-    sizes: u32,
+    sizes: KeySizesValue,
     out: *mut *mut paramcrypt_public_key,
 ) -> paramcrypt_status {
     // SAFETY: the caller upholds the crate's pointer rules.
@@ -91,6 +93,7 @@ pub unsafe extern "C" fn paramcrypt_public_key_from_published_with_sizes(
 /// NUL-terminated), what a client pins. Errors:
 /// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_fingerprint(
     public_key: *const paramcrypt_public_key,
@@ -111,6 +114,7 @@ pub unsafe extern "C" fn paramcrypt_public_key_fingerprint(
 /// handle in `*out`. Errors: `PARAMCRYPT_ERR_INVALID_KEY` (also for a
 /// 1024-bit key: see `paramcrypt_public_key_from_base64_with_sizes`),
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_from_base64(
     text: *const u8,
@@ -124,11 +128,12 @@ pub unsafe extern "C" fn paramcrypt_public_key_from_base64(
 /// Like `paramcrypt_public_key_from_base64`, with the key sizes `sizes` (a
 /// `paramcrypt_key_sizes` value) allows: `PARAMCRYPT_KEY_SIZES_ALLOW_LEGACY_1024`
 /// is the explicit opt-in for a legacy device's 1024-bit key.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_from_base64_with_sizes(
     text: *const u8,
     text_len: usize,
-    sizes: u32,
+    sizes: KeySizesValue,
     out: *mut *mut paramcrypt_public_key,
 ) -> paramcrypt_status {
     // SAFETY: the caller upholds the crate's pointer rules.
@@ -137,6 +142,7 @@ pub unsafe extern "C" fn paramcrypt_public_key_from_base64_with_sizes(
 
 /// Parses a PEM public key (`BEGIN PUBLIC KEY`); otherwise as
 /// `paramcrypt_public_key_from_base64`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_from_pem(
     pem: *const u8,
@@ -148,11 +154,12 @@ pub unsafe extern "C" fn paramcrypt_public_key_from_pem(
 }
 
 /// Like `paramcrypt_public_key_from_pem`, with the key sizes `sizes` allows.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_from_pem_with_sizes(
     pem: *const u8,
     pem_len: usize,
-    sizes: u32,
+    sizes: KeySizesValue,
     out: *mut *mut paramcrypt_public_key,
 ) -> paramcrypt_status {
     // SAFETY: the caller upholds the crate's pointer rules.
@@ -161,6 +168,7 @@ pub unsafe extern "C" fn paramcrypt_public_key_from_pem_with_sizes(
 
 /// Parses a DER SubjectPublicKeyInfo; otherwise as
 /// `paramcrypt_public_key_from_base64`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_from_der(
     der: *const u8,
@@ -172,11 +180,12 @@ pub unsafe extern "C" fn paramcrypt_public_key_from_der(
 }
 
 /// Like `paramcrypt_public_key_from_der`, with the key sizes `sizes` allows.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_from_der_with_sizes(
     der: *const u8,
     der_len: usize,
-    sizes: u32,
+    sizes: KeySizesValue,
     out: *mut *mut paramcrypt_public_key,
 ) -> paramcrypt_status {
     // SAFETY: the caller upholds the crate's pointer rules.
@@ -200,6 +209,7 @@ unsafe fn export_public(
 /// SubjectPublicKeyInfo, no line breaks, not NUL-terminated (392 bytes for
 /// 2048 bits). Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
 /// needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_to_base64(
     public_key: *const paramcrypt_public_key,
@@ -217,6 +227,7 @@ pub unsafe extern "C" fn paramcrypt_public_key_to_base64(
 
 /// Writes the public key as PEM (`BEGIN PUBLIC KEY`, LF line endings, not
 /// NUL-terminated); otherwise as `paramcrypt_public_key_to_base64`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_to_pem(
     public_key: *const paramcrypt_public_key,
@@ -234,6 +245,7 @@ pub unsafe extern "C" fn paramcrypt_public_key_to_pem(
 
 /// Writes the DER SubjectPublicKeyInfo; otherwise as
 /// `paramcrypt_public_key_to_base64`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_public_key_to_der(
     public_key: *const paramcrypt_public_key,
@@ -254,21 +266,6 @@ pub unsafe extern "C" fn paramcrypt_public_key_bits(
     guard(|| {
         unsafe { borrow(public_key) }
             .map(|k| k.0.bits())
-            .unwrap_or(0)
-    })
-}
-
-/// The exact length of an `encKey` wrapped for this public key (base64 of one
-/// RSA block: 344 bytes for 2048 bits); 0 for NULL. Thread-safe.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn paramcrypt_public_key_wrapped_len(
-    public_key: *const paramcrypt_public_key,
-) -> usize {
-    // SAFETY: the caller upholds the module's pointer rules.
-    guard(|| {
-        unsafe { borrow(public_key) }
-            .ok()
-            .and_then(|k| Session::wrapped_len(k.0.size()).ok())
             .unwrap_or(0)
     })
 }

@@ -16,9 +16,12 @@ use crate::handles::{
 };
 use crate::rng::{FfiRng, paramcrypt_rng_callback};
 use crate::status::{
-    accepted_modes_from_c, mode_to_c, padding_from_c, paramcrypt_accepted_modes, paramcrypt_mode,
-    paramcrypt_padding, paramcrypt_status,
+    AcceptedModesValue, PaddingValue, accepted_modes_from_c, mode_to_c, padding_from_c,
+    paramcrypt_accepted_modes, paramcrypt_mode, paramcrypt_padding, paramcrypt_status,
 };
+
+/// A `paramcrypt_server_setting` value from C (see `StatusValue`).
+pub type ServerSettingValue = u32;
 
 /// The defaults a `paramcrypt_server_config` starts from
 /// (`paramcrypt_server_config_init`).
@@ -154,10 +157,10 @@ pub type paramcrypt_event_callback =
 #[derive(Clone, Copy, Debug)]
 pub struct paramcrypt_server_config {
     /// The one RSA padding of encKeys (a `paramcrypt_padding` value).
-    pub padding: u32,
+    pub padding: PaddingValue,
     /// The accepted encKey modes (a `paramcrypt_accepted_modes` value;
     /// `PARAMCRYPT_ACCEPT_KEY_IV` is what deployed clients send).
-    pub modes: u32,
+    pub modes: AcceptedModesValue,
     /// encKeys kept unwrapped, so that a client reusing its encKey costs no
     /// RSA work (0 disables the cache; at most 1,048,576).
     pub cache_capacity: usize,
@@ -188,9 +191,10 @@ pub struct paramcrypt_server_config {
 /// no event callback, no saved state. Errors:
 /// `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown setting),
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_config_init(
-    setting: u32,
+    setting: ServerSettingValue,
     config: *mut paramcrypt_server_config,
 ) -> paramcrypt_status {
     guard_status(|| {
@@ -329,6 +333,7 @@ unsafe fn new_server(
 /// `PARAMCRYPT_ERR_INVALID_STATE` (a saved state that is corrupted, of
 /// another key pair or another version: nothing of it is loaded),
 /// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_new(
     keypair: *const paramcrypt_keypair,
@@ -341,6 +346,7 @@ pub unsafe extern "C" fn paramcrypt_server_new(
 
 /// Like `paramcrypt_server_new`, with the digest key from `rng(user, buf, len)`
 /// (firmware: the hardware RNG).
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_new_with_rng(
     keypair: *const paramcrypt_keypair,
@@ -359,6 +365,7 @@ pub unsafe extern "C" fn paramcrypt_server_new_with_rng(
 /// Stores a new handle to the server's public key in `*out` (for
 /// `getPublicKey`; release it with `paramcrypt_public_key_free`). Errors:
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_public_key(
     server: *const paramcrypt_server,
@@ -414,6 +421,7 @@ unsafe fn open(
 /// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY` (firmware builds),
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: the server locks only around
 /// its tables, never around RSA work.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_open(
     server: *mut paramcrypt_server,
@@ -441,6 +449,7 @@ pub unsafe extern "C" fn paramcrypt_server_open(
 /// `rng(user, buf, len)` (firmware: the hardware RNG). As with
 /// `paramcrypt_keypair_unwrap_with_rng`, server builds with AWS-LC blind
 /// with AWS-LC's own generator instead and do not call `rng`.
+#[must_use]
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)] // the C signature
 pub unsafe extern "C" fn paramcrypt_server_open_with_rng(
@@ -470,6 +479,7 @@ pub unsafe extern "C" fn paramcrypt_server_open_with_rng(
 /// Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
 /// `PARAMCRYPT_ERR_BUSY` (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 /// Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_export_state(
     server: *const paramcrypt_server,
@@ -543,6 +553,7 @@ impl From<ServerStats> for paramcrypt_server_stats {
 /// Writes the server's statistics to `*out`. Errors:
 /// `PARAMCRYPT_ERR_BUSY` (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 /// Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_get_stats(
     server: *const paramcrypt_server,
@@ -568,6 +579,7 @@ pub unsafe extern "C" fn paramcrypt_server_free(server: *mut paramcrypt_server) 
 
 /// Writes the client's IV mode (a `paramcrypt_mode` value) to `*out_mode`.
 /// Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_session_mode(
     session: *const paramcrypt_server_session,
@@ -613,6 +625,7 @@ pub unsafe extern "C" fn paramcrypt_server_session_key_id(
 /// before decrypting, counts nothing), `PARAMCRYPT_ERR_BUSY` (firmware
 /// builds: before decrypting, so nothing is answered unrecorded),
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_session_decrypt(
     session: *mut paramcrypt_server_session,
@@ -642,6 +655,7 @@ pub unsafe extern "C" fn paramcrypt_server_session_decrypt(
 /// and nothing of it stays in `out`. Use it for text, so that a bad value
 /// is answered as any failure and counted (answering it differently would
 /// be an oracle).
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_session_decrypt_text(
     session: *mut paramcrypt_server_session,
@@ -672,6 +686,7 @@ pub unsafe extern "C" fn paramcrypt_server_session_decrypt_text(
 /// differently from a good one re-creates the padding oracle unless the
 /// failure counts. Errors: `PARAMCRYPT_ERR_BUSY` (firmware builds: not
 /// recorded, call again), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_session_report_failure(
     session: *mut paramcrypt_server_session,
@@ -713,6 +728,7 @@ unsafe fn server_encrypt(
 /// from the OS RNG). Fails with `PARAMCRYPT_ERR_ENCRYPTION_FAILED` while the
 /// key is refused or the peer or server in lockdown; otherwise as
 /// `paramcrypt_session_encrypt`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_session_encrypt(
     session: *mut paramcrypt_server_session,
@@ -738,6 +754,7 @@ pub unsafe extern "C" fn paramcrypt_server_session_encrypt(
 
 /// Like `paramcrypt_server_session_encrypt`, with per-message IVs from
 /// `rng(user, buf, len)` (unused in key:iv mode).
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_session_encrypt_with_rng(
     session: *mut paramcrypt_server_session,

@@ -11,11 +11,14 @@ use crate::boundary::{
 };
 use crate::handles::{paramcrypt_public_key, paramcrypt_session};
 use crate::rng::{FfiRng, paramcrypt_rng_callback};
-use crate::status::{mode_from_c, mode_to_c, padding_from_c, paramcrypt_mode, paramcrypt_status};
+use crate::status::{
+    ModeValue, PaddingValue, mode_from_c, mode_to_c, padding_from_c, paramcrypt_mode,
+    paramcrypt_status,
+};
 
 unsafe fn new_session(
     rng: &mut FfiRng,
-    mode: u32,
+    mode: ModeValue,
     out: *mut *mut paramcrypt_session,
 ) -> Result<(), paramcrypt_status> {
     // SAFETY: forwarded from the exported function's contract.
@@ -31,9 +34,10 @@ unsafe fn new_session(
 /// OS RNG) in `mode` (a `paramcrypt_mode` value) and stores a new handle in
 /// `*out`. Errors: `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown mode),
 /// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_new(
-    mode: u32,
+    mode: ModeValue,
     out: *mut *mut paramcrypt_session,
 ) -> paramcrypt_status {
     // SAFETY: the caller upholds the module's pointer rules.
@@ -41,9 +45,10 @@ pub unsafe extern "C" fn paramcrypt_session_new(
 }
 
 /// Like `paramcrypt_session_new`, with randomness from `rng(user, buf, len)`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_new_with_rng(
-    mode: u32,
+    mode: ModeValue,
     rng: paramcrypt_rng_callback,
     user: *mut c_void,
     out: *mut *mut paramcrypt_session,
@@ -56,6 +61,7 @@ pub unsafe extern "C" fn paramcrypt_session_new_with_rng(
 
 /// Writes the session's IV mode (a `paramcrypt_mode` value) to `*out_mode`.
 /// Errors: `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_mode(
     session: *const paramcrypt_session,
@@ -74,7 +80,7 @@ unsafe fn wrap(
     rng: &mut FfiRng,
     session: *const paramcrypt_session,
     public_key: *const paramcrypt_public_key,
-    padding: u32,
+    padding: PaddingValue,
     out: *mut u8,
     out_cap: usize,
     out_len: *mut usize,
@@ -110,11 +116,12 @@ unsafe fn wrap(
 /// (`*out_len` = size needed), `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown
 /// padding), `PARAMCRYPT_ERR_KEY_TOO_SMALL`, `PARAMCRYPT_ERR_RNG`,
 /// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_wrap(
     session: *const paramcrypt_session,
     public_key: *const paramcrypt_public_key,
-    padding: u32,
+    padding: PaddingValue,
     out: *mut u8,
     out_cap: usize,
     out_len: *mut usize,
@@ -134,11 +141,12 @@ pub unsafe extern "C" fn paramcrypt_session_wrap(
 }
 
 /// Like `paramcrypt_session_wrap`, with randomness from `rng(user, buf, len)`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_wrap_with_rng(
     session: *const paramcrypt_session,
     public_key: *const paramcrypt_public_key,
-    padding: u32,
+    padding: PaddingValue,
     rng: paramcrypt_rng_callback,
     user: *mut c_void,
     out: *mut u8,
@@ -185,6 +193,7 @@ unsafe fn encrypt(
 /// per-message-IV mode a fresh IV comes from the OS RNG. Errors:
 /// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
 /// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_encrypt(
     session: *const paramcrypt_session,
@@ -210,6 +219,7 @@ pub unsafe extern "C" fn paramcrypt_session_encrypt(
 
 /// Like `paramcrypt_session_encrypt`, with per-message IVs from
 /// `rng(user, buf, len)` (unused in key:iv mode).
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_encrypt_with_rng(
     session: *const paramcrypt_session,
@@ -249,6 +259,7 @@ pub unsafe extern "C" fn paramcrypt_session_encrypt_with_rng(
 /// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad value,
 /// whatever the cause; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size
 /// needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+#[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_decrypt(
     session: *const paramcrypt_session,
@@ -278,24 +289,4 @@ pub unsafe extern "C" fn paramcrypt_session_decrypt(
 pub unsafe extern "C" fn paramcrypt_session_free(session: *mut paramcrypt_session) {
     // SAFETY: the caller hands back a handle it no longer uses.
     guard(|| unsafe { release(session) })
-}
-
-/// The exact length of the base64 wire value of a `plaintext_len`-byte
-/// parameter in `mode` (a `paramcrypt_mode` value); 0 for an unknown mode or
-/// a length whose wire value would exceed `PTRDIFF_MAX`. Thread-safe.
-#[unsafe(no_mangle)]
-pub extern "C" fn paramcrypt_encrypted_len(mode: u32, plaintext_len: usize) -> usize {
-    guard(|| {
-        mode_from_c(mode)
-            .ok()
-            .and_then(|mode| Session::encrypted_len(mode, plaintext_len).ok())
-            .unwrap_or(0)
-    })
-}
-
-/// A buffer size always large enough for the plaintext of a `text_len`-byte
-/// wire value (`text_len / 4 * 3`). Thread-safe.
-#[unsafe(no_mangle)]
-pub extern "C" fn paramcrypt_decrypted_max_len(text_len: usize) -> usize {
-    guard(|| Session::decrypted_max_len(text_len))
 }

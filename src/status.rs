@@ -183,6 +183,21 @@ impl From<Error> for paramcrypt_status {
     }
 }
 
+// Enum values as C passes them: the header types these parameters and
+// fields with the enum's name (cbindgen.toml renames the aliases), and the
+// code checks the value against the enum instead of trusting it, since an
+// out-of-range value in a Rust enum would be undefined behaviour.
+/// A `paramcrypt_status` value from C.
+pub type StatusValue = u32;
+/// A `paramcrypt_padding` value from C.
+pub type PaddingValue = u32;
+/// A `paramcrypt_mode` value from C.
+pub type ModeValue = u32;
+/// A `paramcrypt_accepted_modes` value from C.
+pub type AcceptedModesValue = u32;
+/// A `paramcrypt_key_sizes` value from C.
+pub type KeySizesValue = u32;
+
 /// The RSA scheme that wraps the common key into `encKey`. A server uses one,
 /// fixed by configuration; it never tries several.
 #[repr(u32)]

@@ -7,9 +7,10 @@ header=$1 shared=$2 static=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Declarations only: skip comment lines, take "name(" at a declaration start.
+# Declarations only: skip comment lines, take "name(" at a declaration start
+# (after PARAMCRYPT_NODISCARD when it shares the line).
 grep -v '^[[:space:]]*//' "$header" \
-  | grep -oE '^[a-z0-9_ ]*[ *]paramcrypt_[a-z0-9_]+\(' \
+  | grep -oE '^[A-Za-z0-9_ ]*[ *]paramcrypt_[a-z0-9_]+\(' \
   | grep -oE 'paramcrypt_[a-z0-9_]+\($' | tr -d '(' | sort -u > "$tmp/header"
 nm -D --defined-only "$shared" | awk '$2 == "T" { print $3 }' | grep '^paramcrypt_' | sort -u > "$tmp/shared"
 nm --defined-only "$static" 2>/dev/null | awk '$2 == "T" { print $3 }' | grep '^paramcrypt_' | sort -u > "$tmp/static"

@@ -1069,8 +1069,9 @@ static int32_t device_transport(void *user, const uint8_t *service, size_t servi
         char b64[1024];
         size_t len = 0;
         if (paramcrypt_server_public_key(device->server, &public_key) != PARAMCRYPT_OK) return 1;
-        paramcrypt_public_key_to_base64(public_key, (uint8_t *)b64, sizeof b64 - 1, &len);
+        paramcrypt_status status = paramcrypt_public_key_to_base64(public_key, (uint8_t *)b64, sizeof b64 - 1, &len);
         paramcrypt_public_key_free(public_key);
+        if (status != PARAMCRYPT_OK) return 1;
         b64[len] = 0;
         snprintf(answer, sizeof answer, "{\"result\":[{\"publicKey\":\"%s\"}],\"id\":1}", b64);
     } else {

@@ -22,7 +22,13 @@ C_TO_CTYPES: dict[str, Any] = {
     "size_t": ctypes.c_size_t,
     "uint32_t": ctypes.c_uint32,
     "uint64_t": ctypes.c_uint64,
+    # The enums are uint32_t in C before C23 (the header's typedefs).
     "paramcrypt_status": ctypes.c_uint32,
+    "paramcrypt_padding": ctypes.c_uint32,
+    "paramcrypt_mode": ctypes.c_uint32,
+    "paramcrypt_accepted_modes": ctypes.c_uint32,
+    "paramcrypt_key_sizes": ctypes.c_uint32,
+    "paramcrypt_server_setting": ctypes.c_uint32,
     "const char *": ctypes.c_char_p,
     "const uint8_t *": _ffi.c_uint8_p,
     "uint8_t *": _ffi.c_uint8_p,
@@ -89,8 +95,20 @@ def header_functions() -> dict[str, tuple[str, list[str]]]:
                 continue
             # Drop the parameter name; keep the type with its stars.
             types.append(re.sub(r"\s*\b\w+$", "", param).replace(" *", " *").strip())
-        functions[name] = (" ".join(ret.split()).replace("*", " *").replace("  ", " ").strip(), types)
+        ret = " ".join(ret.replace("PARAMCRYPT_NODISCARD", "").split())
+        functions[name] = (ret.replace("*", " *").replace("  ", " ").strip(), types)
     return functions
+
+
+def test_every_status_must_be_checked() -> None:
+    """Each function that returns a status is declared PARAMCRYPT_NODISCARD
+    (warn_unused_result), and nothing else is."""
+    declarations = re.findall(r"^((?:PARAMCRYPT_NODISCARD\s+)?)[A-Za-z_][\w ]*?\s*\**\s*(paramcrypt_\w+)\(",
+                              header_text(), flags=re.M)
+    functions = header_functions()
+    assert len(declarations) == len(functions)
+    for nodiscard, name in declarations:
+        assert bool(nodiscard) == (functions[name][0] == "paramcrypt_status"), name
 
 
 def normalize(c_type: str) -> str:
