@@ -67,7 +67,7 @@ grep -q '"correct horse"' "$work/opened.json"
 echo "cli: keygen, pubkey, request and open round-trip"
 
 # The Rust integration tests with stored keys, through cargo's runner.
-if ! cargo test --quiet --release --target "$target" -p paramcrypt \
+if ! cargo test --quiet --release --target "$target" -p paramcrypt-core \
   --test roundtrip --test rsa_backends --test interop --test bad_input --test keys \
   --test wycheproof --test protocol_flow > "$build/rust-tests.log" 2>&1; then
   cat "$build/rust-tests.log"

@@ -4,23 +4,8 @@
 mod common;
 
 use common::*;
+use paramcrypt_core::hazmat::TestRng;
 use paramcrypt_core::{Error, Mode, Padding, Session};
-
-/// xorshift64*: test-only randomness with a fixed seed.
-struct TestRng(u64);
-
-impl TestRng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// One random change: flip a bit, replace a byte with one from an
 /// interesting set, insert, delete, truncate, or duplicate a run.

@@ -2,18 +2,14 @@
 //! operation on AWS-LC, and both backends give the same bytes for every
 //! ciphertext, valid or not, in every padding (the 100,000-case runs are
 //! `make test-differential`; Wycheproof's vectors run through both in
-//! tests/wycheproof.rs).
+//! core/tests/wycheproof.rs).
 mod common;
 
 use common::*;
 use paramcrypt_core::{Mode, Padding, Session};
 
 #[test]
-#[cfg(all(
-    feature = "aws-lc",
-    any(target_arch = "x86_64", target_arch = "aarch64"),
-    any(target_os = "linux", target_os = "macos")
-))]
+#[cfg(paramcrypt_aws_lc)]
 fn server_builds_run_rsa_on_aws_lc() {
     let key = fixture_key(2048);
     assert_eq!(key.rsa_backend(), "aws-lc");
@@ -26,11 +22,7 @@ fn server_builds_run_rsa_on_aws_lc() {
 /// from the RNG (so a peer reached the callback, and a failing callback
 /// turned 40002 into an RNG error).
 #[test]
-#[cfg(all(
-    feature = "aws-lc",
-    any(target_arch = "x86_64", target_arch = "aarch64"),
-    any(target_os = "linux", target_os = "macos")
-))]
+#[cfg(paramcrypt_aws_lc)]
 fn aws_lc_unwraps_never_draw_from_the_given_rng() {
     use paramcrypt_core::rng::{TryCryptoRng, TryRng};
 
@@ -98,8 +90,8 @@ fn aws_lc_unwraps_never_draw_from_the_given_rng() {
 /// Built without the `rsa` crate (as firmware is: `make test-compact` runs
 /// this suite so on the host), the compact backend runs.
 #[test]
-#[cfg(not(feature = "aws-lc"))]
-fn builds_without_aws_lc_name_their_portable_backend() {
+#[cfg(not(paramcrypt_aws_lc))]
+fn builds_without_aws_lc_name_their_backend() {
     let key = fixture_key(2048);
     assert!(["rsa-crate", "compact"].contains(&key.rsa_backend()));
     assert_eq!(key.rsa_backend(), paramcrypt_core::RSA_BACKEND);

@@ -3,7 +3,7 @@
 //! refusal windows with a lifetime budget, per-peer and server-wide
 //! lockdown, the unwrap limit, application-reported failures, and state
 //! that survives a restart. Time runs on a fake clock, so that days pass in
-//! milliseconds. Memory bounds: tests/server_memory.rs.
+//! milliseconds. Memory bounds: core/tests/server_memory.rs.
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

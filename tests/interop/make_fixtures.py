@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes tests/data/interop/from_cryptography.json: encKeys and secret
 parameters made by Python `cryptography` (OpenSSL), an implementation
-independent of paramcrypt. tests/interop.rs opens them with paramcrypt.
+independent of paramcrypt. core/tests/interop.rs opens them with paramcrypt.
 
 Run from the repository root:  python3 tests/interop/make_fixtures.py
 The output is committed; rerunning it makes new random values.

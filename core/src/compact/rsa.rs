@@ -508,28 +508,7 @@ pub(crate) mod tests {
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 
-    /// A deterministic RNG for tests.
-    pub(crate) struct TestRng(pub(crate) u64);
-    impl rand_core::TryRng for TestRng {
-        type Error = core::convert::Infallible;
-        fn try_next_u32(&mut self) -> core::result::Result<u32, Self::Error> {
-            Ok(self.try_next_u64()? as u32)
-        }
-        fn try_next_u64(&mut self) -> core::result::Result<u64, Self::Error> {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            Ok(self.0)
-        }
-        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> core::result::Result<(), Self::Error> {
-            for chunk in dst.chunks_mut(8) {
-                let bytes = self.try_next_u64()?.to_le_bytes();
-                chunk.copy_from_slice(&bytes[..chunk.len()]);
-            }
-            Ok(())
-        }
-    }
-    impl rand_core::TryCryptoRng for TestRng {}
+    pub(crate) use crate::test_rng::TestRng;
 
     pub(crate) const KEYS: [&str; 5] = [
         include_str!("../../../tests/data/keys/rsa1024_pkcs8.pem"),

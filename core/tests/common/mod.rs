@@ -11,7 +11,7 @@ use paramcrypt_core::{KeyPair, KeySizes};
 
 pub fn data_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
+        .join("../tests/data")
         .join(rel)
 }
 
