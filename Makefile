@@ -69,7 +69,7 @@ lint-python: venv
 # tests of the crates the working tree changes against HEAD (each crate's
 # folder; the root crate for src/, tests/ and the root files). No network.
 CRATE_DIRS := core:paramcrypt-core cli:paramcrypt-cli bench:paramcrypt-bench \
-              rsa-aws-lc:paramcrypt-rsa-aws-lc umaal:paramcrypt-umaal src:paramcrypt tests:paramcrypt \
+              rsa-aws-lc:paramcrypt-aws-lc umaal:paramcrypt-umaal src:paramcrypt tests:paramcrypt \
               build.rs:paramcrypt Cargo.toml:paramcrypt cbindgen.toml:paramcrypt
 check:
 	$(CARGO) fmt --all --check
@@ -90,8 +90,11 @@ check:
 
 # The crates meant for crates.io package and build from their packages,
 # each against the others' (cargo's local registry for workspace crates).
-PUBLISHED := paramcrypt-umaal paramcrypt-rsa-aws-lc paramcrypt-core paramcrypt
+PUBLISHED := paramcrypt-umaal paramcrypt-aws-lc paramcrypt-core paramcrypt
+# Cargo unpacks each package once per version under its registry cache and
+# reuses it; the stale copies of an earlier run go first.
 test-package:
+	rm -rf target/package $${CARGO_HOME:-$$HOME/.cargo}/registry/src/*/paramcrypt-*-$(VERSION)
 	$(CARGO) package --quiet --allow-dirty $(addprefix -p ,$(PUBLISHED)) 2>&1 \
 	  | { grep -v 'manifest has no documentation\|manifest.html#package-metadata\|^ *|$$\|^$$' || true; }
 	@echo "package: $(PUBLISHED) package and build from their tarballs"
@@ -149,7 +152,7 @@ test-miri:
 	fi
 
 # paramcrypt's output opened by Python `cryptography` (OpenSSL): the committed
-# document and a fresh one. The other direction is tests/interop.rs.
+# document and a fresh one. The other direction is core/tests/interop.rs.
 test-interop: venv
 	$(VPY) tests/interop/open_paramcrypt_output.py tests/data/keys/rsa2048_pkcs8.pem \
 	  < tests/data/interop/from_paramcrypt.json

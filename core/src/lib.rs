@@ -78,6 +78,7 @@ mod compact;
 mod enckey;
 mod error;
 mod json_rpc;
+mod key_backend;
 mod keys;
 mod lock;
 #[cfg(feature = "oaep")]
@@ -90,13 +91,9 @@ mod rsa_crate;
 mod rsa_private;
 mod secret_param;
 mod server;
+#[cfg(any(test, feature = "hazmat"))]
+mod test_rng;
 mod wire_base64;
-
-// The key backend: the `rsa` crate, or paramcrypt's compact RSA without it.
-#[cfg(not(feature = "rsa-crate"))]
-use compact as key_backend;
-#[cfg(feature = "rsa-crate")]
-use rsa_crate as key_backend;
 
 pub use enckey::{IV_LEN, KEY_IV_TEXT_LEN, KEY_LEN, Mode, Padding, Session};
 pub use error::{ENCRYPTION_FAILED_CODE, ENCRYPTION_FAILED_MESSAGE, Error, Result};
@@ -123,6 +120,8 @@ pub const RSA_BACKEND: &str = rsa_private::accelerated::NAME;
 #[cfg(feature = "hazmat")]
 pub mod hazmat {
     use alloc::vec::Vec;
+
+    pub use crate::test_rng::TestRng;
 
     /// Decodes base64 as the wire decoder does (standard alphabet, canonical
     /// `=` padding, CR/LF skipped; empty input rejected): `None` for anything

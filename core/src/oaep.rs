@@ -102,7 +102,7 @@ mod tests {
     /// with one octet of the encoded message changed): the same message or
     /// the same failure as the rsa crate's decryption. The first octet stays
     /// zero: rsa 0.10.0 does not check it (RFC 8017 §7.1.2 step 3g), this
-    /// decoder does (Wycheproof's tcId 23 in tests/wycheproof.rs).
+    /// decoder does (Wycheproof's tcId 23 in core/tests/wycheproof.rs).
     fn matches_the_rsa_crate<
         D: Digest + sha2::digest::FixedOutputReset + Default + Send + Sync + 'static,
     >(

@@ -28,26 +28,24 @@ pub(crate) trait RawRsaPrivate {
 /// The accelerated backend of a key pair, where it is built: AWS-LC on
 /// servers (feature `aws-lc`), nothing elsewhere. `raw_decrypt` answers
 /// `None` when there is no accelerated key, and the portable one runs.
+// paramcrypt_aws_lc: where the aws-lc backend is built (build.rs).
 #[cfg(all(
-    feature = "aws-lc",
-    feature = "rsa-crate",
+    paramcrypt_aws_lc,
     not(miri), // Miri cannot run AWS-LC's C code: the portable backend runs
-    any(target_arch = "x86_64", target_arch = "aarch64"),
-    any(target_os = "linux", target_os = "macos")
 ))]
 pub(crate) mod accelerated {
     use super::*;
     use alloc::sync::Arc;
     use rsa::pkcs1::EncodeRsaPrivateKey;
 
-    pub(crate) type Key = Option<Arc<paramcrypt_rsa_aws_lc::PrivateKey>>;
-    pub(crate) type PublicKey = Option<Arc<paramcrypt_rsa_aws_lc::PublicKey>>;
+    pub(crate) type Key = Option<Arc<paramcrypt_aws_lc::PrivateKey>>;
+    pub(crate) type PublicKey = Option<Arc<paramcrypt_aws_lc::PublicKey>>;
 
     /// AWS-LC's copy of a public key, through its PKCS#1 encoding.
     pub(crate) fn load_public(key: &rsa::PublicKey) -> PublicKey {
         use rsa::pkcs1::EncodeRsaPublicKey;
         let der = key.to_pkcs1_der().ok()?;
-        paramcrypt_rsa_aws_lc::PublicKey::from_pkcs1_der(der.as_bytes()).map(Arc::new)
+        paramcrypt_aws_lc::PublicKey::from_pkcs1_der(der.as_bytes()).map(Arc::new)
     }
 
     /// RSAEP with AWS-LC; `None` when there is no AWS-LC key or it refuses.
@@ -66,7 +64,7 @@ pub(crate) mod accelerated {
         chain: &mut [u8; 16],
         blocks: &mut [u8],
     ) -> bool {
-        paramcrypt_rsa_aws_lc::aes128_cbc_encrypt_in_place(key, chain, blocks)
+        paramcrypt_aws_lc::aes128_cbc_encrypt_in_place(key, chain, blocks)
     }
 
     pub(crate) fn is_loaded(key: &Key) -> bool {
@@ -77,7 +75,7 @@ pub(crate) mod accelerated {
     /// does not take stays on the portable backend.
     pub(crate) fn load(private: &rsa::PrivateKey) -> Key {
         let der = private.to_pkcs1_der().ok()?;
-        paramcrypt_rsa_aws_lc::PrivateKey::from_pkcs1_der(der.as_bytes()).map(Arc::new)
+        paramcrypt_aws_lc::PrivateKey::from_pkcs1_der(der.as_bytes()).map(Arc::new)
     }
 
     /// `None` when there is no AWS-LC key or AWS-LC refuses the ciphertext
@@ -111,13 +109,7 @@ pub(crate) mod accelerated {
     }
 }
 
-#[cfg(not(all(
-    feature = "aws-lc",
-    feature = "rsa-crate",
-    not(miri),
-    any(target_arch = "x86_64", target_arch = "aarch64"),
-    any(target_os = "linux", target_os = "macos")
-)))]
+#[cfg(not(all(paramcrypt_aws_lc, not(miri))))]
 pub(crate) mod accelerated {
     use super::*;
 
