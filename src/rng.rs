@@ -61,11 +61,26 @@ const POOL: usize = 64;
 /// RNG makes such a run about once in 2^120 pools.
 const STUCK_RUN: usize = 16;
 
+/// The pool: in the RNG's frame with `std`; on the heap without it
+/// (firmware), where that frame stays on the small stack under a whole
+/// open (64 of the 1,700 bytes the firmware's unwrap + decrypt may use).
+#[cfg(feature = "std")]
+type Pool = [u8; POOL];
+#[cfg(not(feature = "std"))]
+type Pool = alloc::boxed::Box<[u8; POOL]>;
+
+fn new_pool() -> Pool {
+    #[cfg(feature = "std")]
+    return [0; POOL];
+    #[cfg(not(feature = "std"))]
+    alloc::boxed::Box::new([0; POOL])
+}
+
 /// The caller's RNG callback, with a pool and the health checks.
 pub(crate) struct CallbackRng {
     fill: unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> c_int,
     user: *mut c_void,
-    pool: [u8; POOL],
+    pool: Pool,
     /// Unused bytes at the end of `pool`.
     available: usize,
 }
@@ -78,13 +93,13 @@ static REPETITIONS: paramcrypt_core::rng::RepetitionTest =
 impl Drop for CallbackRng {
     fn drop(&mut self) {
         // Unused random bytes could be someone's next key: wipe them.
-        self.pool.zeroize();
+        self.pool.as_mut_slice().zeroize();
     }
 }
 
 impl CallbackRng {
     fn refill(&mut self) -> Result<(), RngFailed> {
-        self.pool = [0xA5; POOL];
+        self.pool.fill(0xA5);
         // SAFETY: the caller of the exported function promised that `fill`
         // writes at most `len` bytes to `buf`.
         if unsafe { (self.fill)(self.user, self.pool.as_mut_ptr(), POOL) } != 0 {
@@ -96,7 +111,7 @@ impl CallbackRng {
             .any(|run| run.iter().all(|&b| b == run[0]));
         // The pool is judged even when stuck, so that the source is remembered.
         let source = [self.fill as usize, self.user as usize];
-        let repeated = REPETITIONS.check(source, &self.pool).is_err();
+        let repeated = REPETITIONS.check(source, &self.pool[..]).is_err();
         if stuck || repeated {
             return Err(RngFailed);
         }
@@ -141,7 +156,7 @@ impl FfiRng {
         Ok(FfiRng::Callback(CallbackRng {
             fill,
             user,
-            pool: [0; POOL],
+            pool: new_pool(),
             available: 0,
         }))
     }

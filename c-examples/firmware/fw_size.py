@@ -34,7 +34,11 @@ TARGETS = {
     "mbedtls_functions_flash": 19_600,
     "keygen_flash": 48 * 1024,
     "heap": 6500,  # no worse than before the compact RSA (and within 8 KiB)
-    "stack": 8 * 1024,
+    # The firmware issue's stack target, mbedTLS's 1,700 B: the software
+    # AES key schedule, the RNG pool and a session's peer name on the heap
+    # there, a 128-character base64 chunk, and open's keyed digests called
+    # from its own frame took unwrap + decrypt from 2,588 B to 1,672 B.
+    "stack": 1700,
     # The firmware issue's speed target: the Montgomery row in Arm assembly
     # (paramcrypt-umaal) took it from 43.4 M to 32.7 M.
     "unwrap_later": 36_000_000,
@@ -229,7 +233,7 @@ def main() -> None:
         ("heap high-water, unwrap + decrypt", f"{figures['heap']:,} B", MBEDTLS["heap"],
          f"{TARGETS['heap']:,} B", verdict("heap")),
         ("stack high-water, unwrap + decrypt", f"{figures['stack']:,} B", MBEDTLS["stack"],
-         kib(TARGETS["stack"]), verdict("stack")),
+         f"{TARGETS['stack']:,} B", verdict("stack")),
         ("RSA-2048 key generation (one run; varies)", mi(n["rsa2048_keygen"]), "", "", ""),
     )
     for row in table:

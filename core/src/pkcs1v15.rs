@@ -33,6 +33,7 @@ impl RejectionKey {
     }
 
     /// KDK = HMAC-SHA-256(DH, C) (§7.2 step 3.1.3).
+    #[inline(never)] // its HMAC state off the caller's frame (firmware stack)
     fn kdk(&self, ciphertext: &[u8]) -> Zeroizing<[u8; 32]> {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.0[..]).expect("HMAC takes any key length");
@@ -115,6 +116,7 @@ fn shift_to_front(buf: &mut [u8], len: u32) {
 /// octet by octet, and the chosen one is moved to the front of `em` in
 /// constant time, before its length (public, as the draft allows) is used:
 /// no allocation or copy depends on the message's length.
+#[inline(never)] // firmware stack: not stacked on the RSA operation's frame
 pub(crate) fn decrypt(
     key: &RejectionKey,
     mut em: Zeroizing<Vec<u8>>,

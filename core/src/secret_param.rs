@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use ctutils::Choice;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::enckey::{IV_LEN, Mode, Session};
+use crate::enckey::{IV_LEN, KEY_LEN, Mode, Session};
 use crate::error::{Error, Result};
 use crate::rng::{self, TryCryptoRng};
 use crate::wire_base64;
@@ -247,7 +247,7 @@ impl Session {
         out: &mut [u8],
     ) -> Option<(usize, Choice)> {
         let blocks = out.len() / BLOCK + 1;
-        let cipher = aes::Aes128::new((&self.key).into());
+        let cipher = cipher_for_stream(&self.key);
         // The CBC chain: the IV, then each previous ciphertext block. In
         // per-message mode the IV is the body's first block, read below.
         let mut chain = Zeroizing::new(self.iv);
@@ -297,6 +297,22 @@ impl Session {
         out[tail..].copy_from_slice(&last[..BLOCK - 1]);
         Some((tail + in_last, valid))
     }
+}
+
+/// The AES-128 key schedule for a decryption. With `std` on the stack;
+/// without it (firmware, whose stacks are small) on the heap, built in a
+/// frame that is gone before the decryption runs: the software AES's key
+/// schedule is 352 bytes, a fifth of the firmware's unwrap + decrypt stack.
+/// Either way it is wiped when dropped.
+#[cfg(feature = "std")]
+fn cipher_for_stream(key: &[u8; KEY_LEN]) -> aes::Aes128 {
+    aes::Aes128::new(key.into())
+}
+
+#[cfg(not(feature = "std"))]
+#[inline(never)]
+fn cipher_for_stream(key: &[u8; KEY_LEN]) -> alloc::boxed::Box<aes::Aes128> {
+    alloc::boxed::Box::new(aes::Aes128::new(key.into()))
 }
 
 /// CBC decryption of `input` into `output` (whole blocks, as many),

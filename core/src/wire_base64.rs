@@ -242,11 +242,12 @@ pub(crate) fn shape(text: &[u8]) -> Option<Shape> {
 }
 
 /// Characters decoded at a time (on the stack): 3 KiB, 192 AES blocks,
-/// on servers; 192 bytes, twelve blocks, on small targets.
+/// on servers; 96 bytes, six blocks, on small targets, whose stacks are
+/// small (the text and the bytes both take the stack: 224 bytes there).
 #[cfg(target_pointer_width = "64")]
 const CHUNK: usize = 4096;
 #[cfg(not(target_pointer_width = "64"))]
-const CHUNK: usize = 256;
+const CHUNK: usize = 128;
 
 /// Decodes `text` (CR/LF skipped) in chunks of `CHUNK / 4 * 3` bytes (the
 /// last one shorter), handing each to `sink` in order, without allocating. `None`

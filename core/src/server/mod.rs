@@ -254,21 +254,13 @@ struct State {
     stats: ServerStats,
 }
 
-/// What open's first phase decided: a common key from the cache, or an
-/// unwrap to do.
-enum Admitted {
-    Cached {
-        session: Session,
-        key_tag: u64,
-        peer_tag: u64,
-        cache_tag: u128,
-    },
-    Unwrap {
-        ciphertext: Vec<u8>,
-        peer_tag: u64,
-        cache_tag: u128,
-    },
-}
+/// What open digests and looks up when an unwrap gives no common key, so
+/// that such a failure takes the same work as a refused key.
+static NO_COMMON_KEY: Session = Session {
+    key: [0; KEY_LEN],
+    iv: [0; IV_LEN],
+    mode: Mode::KeyIv,
+};
 
 /// Events of one call, reported after the lock is released.
 #[derive(Default)]
@@ -608,32 +600,28 @@ impl Server {
         peer: &[u8],
         enc_key: &[u8],
     ) -> Result<ServerSession> {
-        // Three phases, the first and last not inlined: this frame, which
-        // the RSA work stacks on, holds only what crosses the RSA step
-        // (firmware stack).
+        // In phases, each heavy one not inlined, and the keyed digests
+        // called from this frame: the frames that the RSA work and the
+        // digests stack on hold only what crosses them (firmware stack).
         let now = self.now();
-        let (ciphertext, peer_tag, cache_tag) = match self.admit(now, peer, enc_key)? {
-            Admitted::Cached {
-                session,
-                key_tag,
-                peer_tag,
-                cache_tag,
-            } => {
-                return Ok(self.session(session, key_tag, peer_tag, cache_tag, peer));
-            }
-            Admitted::Unwrap {
-                ciphertext,
-                peer_tag,
-                cache_tag,
-            } => (ciphertext, peer_tag, cache_tag),
-        };
+        let peer_tag = self.tag(PEER_LABEL, peer);
+        self.admit_peer(now, peer_tag, peer)?;
+        // Nothing longer than the modulus allows is decoded or allocated.
+        let inner = &*self.inner;
+        let size = inner.key_pair.public_key().size();
+        let ciphertext = wire_base64::decode_bounded(enc_key, size)
+            .filter(|ciphertext| ciphertext.len() == size)
+            .ok_or(Error::EncryptionFailed)?;
+        let cache_tag = self.ciphertext_tag(&ciphertext);
+        if let Some((session, key_tag)) = self.look_up(now, cache_tag)? {
+            return Ok(self.session(session, key_tag, peer_tag, cache_tag, peer));
+        }
         // A cache miss: the RSA work runs outside the lock. From here on,
         // every outcome does the same work (a parse, a keyed digest and a
         // failure-record lookup, of a stand-in when there is no common key),
         // so that the time of a 40002 does not tell an invalid RSA padding
         // from a valid one around a message that is no common key, nor
         // either of them from a refused common key.
-        let inner = &*self.inner;
         let plaintext = match inner
             .key_pair
             .rsa_decrypt(rng, &ciphertext, inner.config.padding)
@@ -643,15 +631,25 @@ impl Server {
             Err(other) => return Err(other),
         };
         drop(ciphertext);
-        self.finish_open(now, plaintext, peer_tag, cache_tag, peer)
+        let parsed = self.parse(plaintext);
+        let key_tag = self.common_key_tag(parsed.as_ref().unwrap_or(&NO_COMMON_KEY));
+        self.finish_open(now, parsed, key_tag, peer_tag, cache_tag, peer)
     }
 
-    /// Open's first phase: the peer's admission, the encKey's decoding and
-    /// the cache. Not inlined (see `open_with_rng`).
+    /// Open's parse of the unwrapped plaintext: a common key in a mode the
+    /// server accepts, or `None`. Not inlined (see `open_with_rng`).
     #[inline(never)]
-    fn admit(&self, now: Secs, peer: &[u8], enc_key: &[u8]) -> Result<Admitted> {
+    fn parse(&self, plaintext: Option<Zeroizing<Vec<u8>>>) -> Option<Session> {
+        Session::from_enc_key_plaintext(plaintext.as_deref().map_or(&[], |p| &p[..]))
+            .ok()
+            .filter(|session| self.inner.config.modes.accepts(session.mode))
+    }
+
+    /// Open's admission of the peer (lockdowns), its events reported. Not
+    /// inlined (see `open_with_rng`).
+    #[inline(never)]
+    fn admit_peer(&self, now: Secs, peer_tag: u64, peer: &[u8]) -> Result<()> {
         let inner = &*self.inner;
-        let peer_tag = self.tag(PEER_LABEL, peer);
         let mut events = Events::default();
         let admitted = inner.state.with(|state| {
             if inner.policy_on {
@@ -661,16 +659,16 @@ impl Server {
             }
         });
         self.report(&events, peer);
-        admitted??;
+        admitted?
+    }
 
-        // Nothing longer than the modulus allows is decoded or allocated.
-        let ciphertext = wire_base64::decode_bounded(enc_key, inner.key_pair.public_key().size())
-            .ok_or(Error::EncryptionFailed)?;
-        if ciphertext.len() != inner.key_pair.public_key().size() {
-            return Err(Error::EncryptionFailed);
-        }
-        let cache_tag = self.ciphertext_tag(&ciphertext);
-        let cached = inner.state.with(|state| {
+    /// Open's cache lookup: the cached common key and its tag, `None` for a
+    /// miss that may go on to an unwrap, 40002 for a refused key or the
+    /// unwrap limit. Not inlined (see `open_with_rng`).
+    #[inline(never)]
+    fn look_up(&self, now: Secs, cache_tag: u128) -> Result<Option<(Session, u64)>> {
+        let inner = &*self.inner;
+        inner.state.with(|state| {
             let hit = state.cache.get(cache_tag).and_then(|entry| {
                 let session = entry.session.clone()?;
                 Some((session, entry.key_tag))
@@ -692,20 +690,7 @@ impl Server {
                     Err(Error::EncryptionFailed)
                 }
             }
-        })??;
-        Ok(match cached {
-            Some((session, key_tag)) => Admitted::Cached {
-                session,
-                key_tag,
-                peer_tag,
-                cache_tag,
-            },
-            None => Admitted::Unwrap {
-                ciphertext,
-                peer_tag,
-                cache_tag,
-            },
-        })
+        })?
     }
 
     /// Open's last phase, after the RSA work: the common key's parse, its
@@ -715,24 +700,13 @@ impl Server {
     fn finish_open(
         &self,
         now: Secs,
-        plaintext: Option<Zeroizing<Vec<u8>>>,
+        parsed: Option<Session>,
+        key_tag: u64,
         peer_tag: u64,
         cache_tag: u128,
         peer: &[u8],
     ) -> Result<ServerSession> {
         let inner = &*self.inner;
-        let parsed = Session::from_enc_key_plaintext(plaintext.as_deref().map_or(&[], |p| &p[..]))
-            .ok()
-            .filter(|session| inner.config.modes.accepts(session.mode));
-        drop(plaintext);
-        let key_tag = match &parsed {
-            Some(session) => self.common_key_tag(session),
-            None => self.common_key_tag(&Session {
-                key: [0; KEY_LEN],
-                iv: [0; IV_LEN],
-                mode: Mode::KeyIv,
-            }),
-        };
         inner.state.with(|state| {
             state.stats.unwraps += 1;
             let refused = inner.policy_on & state.key_refused(now, key_tag);
@@ -757,17 +731,13 @@ impl Server {
         cache_tag: u128,
         peer: &[u8],
     ) -> ServerSession {
-        let mut name = [0u8; PEER_NAME_MAX];
-        let name_len = peer.len().min(PEER_NAME_MAX);
-        name[..name_len].copy_from_slice(&peer[..name_len]);
         ServerSession {
             server: self.clone(),
             session,
             key_tag,
             peer_tag,
             cache_tag,
-            peer_name: name,
-            peer_name_len: name_len as u8,
+            peer_name: peer[..peer.len().min(PEER_NAME_MAX)].into(),
         }
     }
 
@@ -863,8 +833,9 @@ pub struct ServerSession {
     key_tag: u64,
     peer_tag: u64,
     cache_tag: u128,
-    peer_name: [u8; PEER_NAME_MAX],
-    peer_name_len: u8,
+    // On the heap: a session is returned by value through several frames,
+    // which the firmware's stack holds at once during an open.
+    peer_name: alloc::boxed::Box<[u8]>,
 }
 
 impl core::fmt::Debug for ServerSession {
@@ -890,7 +861,7 @@ impl ServerSession {
     }
 
     fn peer(&self) -> &[u8] {
-        &self.peer_name[..usize::from(self.peer_name_len)]
+        &self.peer_name
     }
 
     /// Runs `op` (a decryption, or a reported failure) when the key, the
