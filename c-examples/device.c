@@ -1,8 +1,7 @@
 /* A minimal device: load its key (or generate and store one), print the
- * getPublicKey value, then for each request line "PEER ENCKEY VALUE" on
- * standard input open the encKey and decrypt the secret parameter.
- *   cc device.c $(pkg-config --cflags --libs paramcrypt) -o device
- *   ./device device-key.pem < requests.txt */
+ * getPublicKey value, then for each line "PEER ENCKEY VALUE" on standard
+ * input open the encKey with the server object and decrypt the value.
+ *   cc device.c $(pkg-config --cflags --libs paramcrypt) -o device && ./device key.pem */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,7 +14,7 @@ static paramcrypt_keypair *load_or_generate(const char *path) {
     size_t pem_len = 0;
     paramcrypt_keypair *key = NULL;
     int fd = open(path, O_RDONLY);
-    if (fd >= 0) {                       /* the stored key */
+    if (fd >= 0) {                                   /* the stored key */
         ssize_t n = read(fd, pem, sizeof pem);
         close(fd);
         if (n <= 0 || paramcrypt_keypair_from_pem(pem, (size_t)n, &key) != PARAMCRYPT_OK) key = NULL;
@@ -28,7 +27,7 @@ static paramcrypt_keypair *load_or_generate(const char *path) {
         }
         if (fd >= 0) close(fd);
     }
-    memset(pem, 0, sizeof pem);          /* the private key */
+    memset(pem, 0, sizeof pem);                      /* the private key */
     return key;
 }
 
@@ -43,28 +42,26 @@ int main(int argc, char **argv) {
         paramcrypt_server_new(key, &config, &server) != PARAMCRYPT_OK ||
         paramcrypt_keypair_public_key(key, &public_key) != PARAMCRYPT_OK ||
         paramcrypt_public_key_to_base64(public_key, published, sizeof published, &published_len) != PARAMCRYPT_OK) {
-        fprintf(stderr, "usage: device KEY.pem (a key that loads, or a path to store a new one)\n");
+        fprintf(stderr, "usage: device KEY.pem (a key that loads, or where to store a new one)\n");
         return 1;
     }
     paramcrypt_public_key_free(public_key);
-    paramcrypt_keypair_free(key);        /* the server keeps its own copy */
+    paramcrypt_keypair_free(key);                    /* the server keeps its own copy */
     printf("getPublicKey: %.*s\n", (int)published_len, (const char *)published);
 
-    char peer[64], enc_key[1024], value[4096];
+    char peer[64], enc_key[1024], value[4096], secret[4096];
     while (scanf("%63s %1023s %4095s", peer, enc_key, value) == 3) {
         paramcrypt_server_session *session = NULL;
-        char secret[4096];
         size_t secret_len = 0;
         paramcrypt_status status = paramcrypt_server_open(server, (const uint8_t *)peer, strlen(peer),
                                                           (const uint8_t *)enc_key, strlen(enc_key), &session);
         if (status == PARAMCRYPT_OK)
             status = paramcrypt_server_session_decrypt_text(session, (const uint8_t *)value, strlen(value),
                                                             (uint8_t *)secret, sizeof secret, &secret_len);
-        if (status == PARAMCRYPT_OK)     /* *_len is meaningful only on PARAMCRYPT_OK */
+        if (status == PARAMCRYPT_OK)                 /* secret_len means something only now */
             printf("decrypted a %zu-byte secret\n", secret_len);   /* never print the secret */
         else if (status == PARAMCRYPT_ERR_ENCRYPTION_FAILED)
-            printf("{\"error\":[%d,\"%s\"]}\n", PARAMCRYPT_ENCRYPTION_FAILED_CODE,
-                   PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE);
+            printf("{\"error\":[%d,\"%s\"]}\n", PARAMCRYPT_ENCRYPTION_FAILED_CODE, PARAMCRYPT_ENCRYPTION_FAILED_MESSAGE);
         else
             printf("error: %s\n", paramcrypt_status_message(status));
         memset(secret, 0, sizeof secret);

@@ -248,9 +248,11 @@ def main() -> None:
         by_crate = defaultdict(int)
         for (size, _), name in zip(items, demangle([sym for _, sym in items])):
             by_crate[crate_of(name)] += size
+        small = sum(size for size in by_crate.values() if size < 512)
         print(f"\nLibrary flash by crate, {label}: " +
               ", ".join(f"{crate} {kib(size)}" for crate, size in sorted(by_crate.items(), key=lambda kv: -kv[1])
-                        if size >= 512))
+                        if size >= 512) +
+              f", the rest {kib(small)}; in all {kib(sum(by_crate.values()))} ({sum(by_crate.values()):,} B)")
 
     lib_flash, per_section, per_symbol = library["fw_server"]
     print("\nLibrary share by section, server path: " +
