@@ -693,9 +693,9 @@ impl Server {
         })?
     }
 
-    /// Open's last phase, after the RSA work: the common key's parse, its
-    /// refusal check, the cache and the session. Not inlined (see
-    /// `open_with_rng`).
+    /// Open's last phase, after the RSA work, the parse and the common
+    /// key's digest: its refusal check, the cache and the session. Not
+    /// inlined (see `open_with_rng`).
     #[inline(never)]
     fn finish_open(
         &self,
