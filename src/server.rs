@@ -29,11 +29,11 @@ pub type ServerSettingValue = u32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum paramcrypt_server_setting {
     /// A server or gateway: 1,024 cached sessions, 16,384 failed keys and
-    /// 1,024 failed peers remembered (0.62 MiB with a 2048-bit key pair),
-    /// no unwrap limit.
+    /// 1,024 failed peers remembered (under 1 MiB with a 2048-bit key pair;
+    /// measured in SECURITY.md), no unwrap limit.
     PARAMCRYPT_SETTING_SERVER = 0,
-    /// Firmware: 4 sessions, 64 keys, 8 peers (about 3.4 KiB of heap besides
-    /// the key pair), at most 30 RSA unwraps a minute.
+    /// Firmware: 4 sessions, 64 keys, 8 peers (a few KiB of heap; measured
+    /// in SECURITY.md), at most 30 RSA unwraps a minute.
     PARAMCRYPT_SETTING_FIRMWARE = 1,
 }
 
