@@ -63,10 +63,78 @@ fn main() {
     }
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let mut header = Vec::new();
     cbindgen::Builder::new()
         .with_src(crate_dir.join("src/lib.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen could not generate the header")
-        .write_to_file(out_dir.join("paramcrypt.h"));
+        .write(&mut header);
+    let header = String::from_utf8(header).expect("the header is UTF-8");
+    std::fs::write(out_dir.join("paramcrypt.h"), with_sections(&header)).expect("write the header");
+}
+
+/// The header's function sections, in reading order: the first function of
+/// each and its title. cbindgen emits the functions in the order of the
+/// modules in src/lib.rs but has no section headings, so they are added here
+/// as Doxygen member groups.
+const SECTIONS: [(&str, &str); 5] = [
+    ("paramcrypt_status_message", "Library information"),
+    (
+        "paramcrypt_keypair_generate",
+        "Keys: key pairs (load, generate, store, unwrap) and public keys",
+    ),
+    (
+        "paramcrypt_session_new",
+        "Client side: sessions (wrap, encrypt, decrypt) and the client object",
+    ),
+    (
+        "paramcrypt_server_config_init",
+        "Server side: the server object and its sessions",
+    ),
+    ("paramcrypt_public_key_wrapped_len", "Sizes of outputs"),
+];
+
+/// Opens a `@name` group before the doc comment of each section's first
+/// function and closes it before the next section (the last one before the
+/// end of `extern "C"`).
+fn with_sections(header: &str) -> String {
+    // The declaration is the line, outside comments, that names the function
+    // followed by its parameter list.
+    let doc_start = |function: &str| {
+        let call = format!("{function}(");
+        let mut offset = 0;
+        let at = header
+            .split_inclusive('\n')
+            .find_map(|line| {
+                let here = offset;
+                offset += line.len();
+                let declaration = !line.starts_with([' ', '/', '#'])
+                    && line.split(&call).next().is_some_and(|before| {
+                        before.len() < line.len() && before.ends_with([' ', '*'])
+                    });
+                declaration.then_some(here)
+            })
+            .unwrap_or_else(|| panic!("{function} is declared in the header"));
+        header[..at].rfind("/**").expect("a documented function")
+    };
+    let end = header
+        .rfind("#ifdef __cplusplus")
+        .expect("the end of extern \"C\"");
+    let mut out = String::with_capacity(header.len() + 1024);
+    let mut copied = 0;
+    for (index, (function, title)) in SECTIONS.iter().enumerate() {
+        let start = doc_start(function);
+        assert!(start >= copied, "the sections are in the header's order");
+        out.push_str(&header[copied..start]);
+        if index > 0 {
+            out.push_str("/** @} */\n\n");
+        }
+        out.push_str(&format!("/** @name {title} */\n/** @{{ */\n\n"));
+        copied = start;
+    }
+    out.push_str(&header[copied..end]);
+    out.push_str("/** @} */\n\n");
+    out.push_str(&header[end..]);
+    out
 }

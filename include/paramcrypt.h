@@ -27,8 +27,10 @@
  *  - Enum parameters and fields carry the enum's type; values outside it
  *    are refused (PARAMCRYPT_ERR_INVALID_ARGUMENT), never trusted.
  *
- * Order of this file: library information, keys, the client side
- * (sessions, the client object), the server side (server object), sizes.
+ * Order of this file: the types, then the functions in Doxygen groups
+ * (@name): library information, keys, the client side (sessions, the client
+ * object), the server side (the server object), sizes. The functions of the
+ * usual device and client paths spell out @param and @return.
  *
  * Linking: on the aws-lc RSA backend (paramcrypt_rsa_backend()), the static
  * library defines AWS-LC's allocator hooks (OPENSSL_memory_alloc and
@@ -296,13 +298,13 @@ enum paramcrypt_server_setting
  {
   /**
    * A server or gateway: 1,024 cached sessions, 16,384 failed keys and
-   * 1,024 failed peers remembered (0.62 MiB with a 2048-bit key pair),
-   * no unwrap limit.
+   * 1,024 failed peers remembered (under 1 MiB with a 2048-bit key pair;
+   * measured in SECURITY.md), no unwrap limit.
    */
   PARAMCRYPT_SETTING_SERVER = 0,
   /**
-   * Firmware: 4 sessions, 64 keys, 8 peers (about 3.4 KiB of heap besides
-   * the key pair), at most 30 RSA unwraps a minute.
+   * Firmware: 4 sessions, 64 keys, 8 peers (a few KiB of heap; measured
+   * in SECURITY.md), at most 30 RSA unwraps a minute.
    */
   PARAMCRYPT_SETTING_FIRMWARE = 1,
 };
@@ -712,6 +714,9 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
+/** @name Library information */
+/** @{ */
+
 /**
  * A static, NUL-terminated English description of `status` (any value,
  * including unknown ones). Never NULL; never to be freed. Thread-safe.
@@ -741,6 +746,11 @@ const char *paramcrypt_version(void);
  */
 const char *paramcrypt_rsa_backend(void);
 
+/** @} */
+
+/** @name Keys: key pairs (load, generate, store, unwrap) and public keys */
+/** @{ */
+
 /**
  * Generates an RSA key pair of `bits` bits (2048, 3072 or 4096) with the
  * OS RNG, and stores a new handle in `*out`.
@@ -768,9 +778,14 @@ paramcrypt_status paramcrypt_keypair_generate_with_rng(size_t bits,
 /**
  * Loads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
  * (`BEGIN RSA PRIVATE KEY`), 2048 to 4096 bits, and stores a new handle in
- * `*out`. `pem` need not be NUL-terminated. Errors: `PARAMCRYPT_ERR_INVALID_KEY`
- * (also for a 1024-bit key: see `paramcrypt_keypair_from_pem_with_sizes`),
- * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ * `*out`. Thread-safe.
+ *
+ * @param pem         the PEM text, `pem_len` bytes (no NUL needed)
+ * @param out         receives the key pair; free it with
+ *                    `paramcrypt_keypair_free`
+ * @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_INVALID_KEY` (also for a 1024-bit
+ *         key: see `paramcrypt_keypair_from_pem_with_sizes`),
+ *         `PARAMCRYPT_ERR_NULL_ARGUMENT`.
  */
 PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_keypair_from_pem(const uint8_t *pem,
@@ -858,10 +873,19 @@ void paramcrypt_keypair_free(paramcrypt_keypair *keypair);
  * the plaintext, and stores a new session handle in `*out`. Uses the OS RNG
  * for RSA blinding.
  *
- * Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad `encKey`,
- * whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
- * `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
- * threads may unwrap with one key pair at once.
+ * Thread-safe: many threads may unwrap with one key pair at once. A server
+ * should use `paramcrypt_server_open`, which adds the cache and the
+ * failure policy.
+ *
+ * @param keypair     the device's key pair
+ * @param enc_key     the request's `encKey`, `enc_key_len` bytes
+ * @param padding     the server's padding (a `paramcrypt_padding`)
+ * @param out         receives the session; free it with
+ *                    `paramcrypt_session_free`
+ * @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for
+ *         every bad `encKey`, whatever the cause;
+ *         `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
+ *         `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
  */
 PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_keypair_unwrap(const paramcrypt_keypair *keypair,
@@ -1027,6 +1051,11 @@ size_t paramcrypt_public_key_bits(const paramcrypt_public_key *public_key);
  */
 void paramcrypt_public_key_free(paramcrypt_public_key *public_key);
 
+/** @} */
+
+/** @name Client side: sessions (wrap, encrypt, decrypt) and the client object */
+/** @{ */
+
 /**
  * Client side: makes a fresh common key (random AES-128 key and IV from the
  * OS RNG) in `mode` (a `paramcrypt_mode` value) and stores a new handle in
@@ -1055,13 +1084,19 @@ paramcrypt_status paramcrypt_session_mode(const paramcrypt_session *session,
                                           paramcrypt_mode *out_mode);
 
 /**
- * Client side: wraps the session for `public_key` with `padding` (a
- * `paramcrypt_padding` value) and writes the base64 `encKey` (not
- * NUL-terminated, exactly `paramcrypt_public_key_wrapped_len(public_key)`
- * bytes) to `out`. Uses the OS RNG. Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL`
- * (`*out_len` = size needed), `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown
- * padding), `PARAMCRYPT_ERR_KEY_TOO_SMALL`, `PARAMCRYPT_ERR_RNG`,
- * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ * Client side: wraps the session's common key for `public_key` into the
+ * base64 `encKey`. Uses the OS RNG. Thread-safe.
+ *
+ * @param session     the client's session (`paramcrypt_session_new`)
+ * @param public_key  the device's public key (its getPublicKey value)
+ * @param padding     a `paramcrypt_padding`: what the device expects
+ * @param out         receives `encKey` (not NUL-terminated), `out_cap` bytes;
+ *                    it is exactly `paramcrypt_public_key_wrapped_len(public_key)`
+ * @param out_len     receives its length, on `PARAMCRYPT_OK` only
+ * @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` =
+ *         the size needed), `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown
+ *         padding), `PARAMCRYPT_ERR_KEY_TOO_SMALL`, `PARAMCRYPT_ERR_RNG`,
+ *         `PARAMCRYPT_ERR_NULL_ARGUMENT`.
  */
 PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_session_wrap(const paramcrypt_session *session,
@@ -1085,12 +1120,18 @@ paramcrypt_status paramcrypt_session_wrap_with_rng(const paramcrypt_session *ses
                                                    size_t *out_len);
 
 /**
- * Encrypts a secret parameter (UTF-8 text or any bytes) and writes its base64
- * wire value (not NUL-terminated, exactly
- * `paramcrypt_encrypted_len(mode, plaintext_len)` bytes) to `out`. In
- * per-message-IV mode a fresh IV comes from the OS RNG. Errors:
- * `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
- * `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+ * Encrypts a secret parameter (UTF-8 text or any bytes) into its base64
+ * wire value. In per-message-IV mode a fresh IV comes from the OS RNG.
+ * Thread-safe.
+ *
+ * @param session     a client session, or one from `paramcrypt_keypair_unwrap`
+ * @param plaintext   the secret, `plaintext_len` bytes
+ * @param out         receives the wire value (not NUL-terminated), `out_cap`
+ *                    bytes; it is exactly `paramcrypt_encrypted_len(mode,
+ *                    plaintext_len)`
+ * @param out_len     receives its length, on `PARAMCRYPT_OK` only
+ * @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` =
+ *         the size needed), `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
  */
 PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_session_encrypt(const paramcrypt_session *session,
@@ -1276,6 +1317,11 @@ paramcrypt_status paramcrypt_client_error_message(const paramcrypt_client *clien
  */
 void paramcrypt_client_free(paramcrypt_client *client);
 
+/** @} */
+
+/** @name Server side: the server object and its sessions */
+/** @{ */
+
 /**
  * Fills `*config` with the defaults of `setting` (a
  * `paramcrypt_server_setting` value): PKCS#1 v1.5, key:iv mode only, the
@@ -1337,12 +1383,19 @@ paramcrypt_status paramcrypt_server_public_key(const paramcrypt_server *server,
  * everything. Requests passing the same bytes (empty included) count as one
  * peer, so pass what tells your clients apart.
  *
- * Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad encKey,
- * whatever the cause (malformed, stale, a mode the server does not accept,
- * a refused common key, a lockdown, the unwrap limit);
- * `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY` (firmware builds),
- * `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: the server locks only around
- * its tables, never around RSA work.
+ * Thread-safe: the server locks only around its tables, never around RSA
+ * work.
+ *
+ * @param server      the server (`paramcrypt_server_new`)
+ * @param peer        `peer_len` bytes naming the requester
+ * @param enc_key     the request's `encKey`, `enc_key_len` bytes
+ * @param out         receives the session; free it with
+ *                    `paramcrypt_server_session_free`
+ * @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for
+ *         every bad encKey, whatever the cause (malformed, stale, a mode the
+ *         server does not accept, a refused common key, a lockdown, the
+ *         unwrap limit); `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY`
+ *         (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
  */
 PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_open(paramcrypt_server *server,
@@ -1450,6 +1503,16 @@ paramcrypt_status paramcrypt_server_session_decrypt(paramcrypt_server_session *s
  * and nothing of it stays in `out`. Use it for text, so that a bad value
  * is answered as any failure and counted (answering it differently would
  * be an oracle).
+ *
+ * @param session     an open server session (`paramcrypt_server_open`)
+ * @param text        the parameter's base64 wire value, `text_len` bytes
+ * @param out         receives the text (not NUL-terminated), `out_cap`
+ *                    bytes; `paramcrypt_decrypted_max_len(text_len)` always
+ *                    suffices
+ * @param out_len     receives the text's length, on `PARAMCRYPT_OK` only
+ * @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for
+ *         every bad value; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` =
+ *         the size needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
  */
 PARAMCRYPT_NODISCARD
 paramcrypt_status paramcrypt_server_session_decrypt_text(paramcrypt_server_session *session,
@@ -1507,6 +1570,11 @@ paramcrypt_status paramcrypt_server_session_encrypt_with_rng(paramcrypt_server_s
  */
 void paramcrypt_server_session_free(paramcrypt_server_session *session);
 
+/** @} */
+
+/** @name Sizes of outputs */
+/** @{ */
+
 /**
  * The exact length of an `encKey` wrapped for this public key (base64 of one
  * RSA block: 344 bytes for 2048 bits); 0 for NULL. Thread-safe.
@@ -1525,6 +1593,8 @@ size_t paramcrypt_encrypted_len(paramcrypt_mode mode, size_t plaintext_len);
  * wire value (`text_len / 4 * 3`). Thread-safe.
  */
 size_t paramcrypt_decrypted_max_len(size_t text_len);
+
+/** @} */
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -87,9 +87,14 @@ fn keypair_from_pkcs8_der(der: &[u8], sizes: KeySizes) -> Result<KeyPair, paramc
 
 /// Loads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
 /// (`BEGIN RSA PRIVATE KEY`), 2048 to 4096 bits, and stores a new handle in
-/// `*out`. `pem` need not be NUL-terminated. Errors: `PARAMCRYPT_ERR_INVALID_KEY`
-/// (also for a 1024-bit key: see `paramcrypt_keypair_from_pem_with_sizes`),
-/// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+/// `*out`. Thread-safe.
+///
+/// @param pem         the PEM text, `pem_len` bytes (no NUL needed)
+/// @param out         receives the key pair; free it with
+///                    `paramcrypt_keypair_free`
+/// @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_INVALID_KEY` (also for a 1024-bit
+///         key: see `paramcrypt_keypair_from_pem_with_sizes`),
+///         `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_from_pem(
@@ -253,10 +258,19 @@ unsafe fn unwrap(
 /// the plaintext, and stores a new session handle in `*out`. Uses the OS RNG
 /// for RSA blinding.
 ///
-/// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad `encKey`,
-/// whatever the cause; `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
-/// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: many
-/// threads may unwrap with one key pair at once.
+/// Thread-safe: many threads may unwrap with one key pair at once. A server
+/// should use `paramcrypt_server_open`, which adds the cache and the
+/// failure policy.
+///
+/// @param keypair     the device's key pair
+/// @param enc_key     the request's `encKey`, `enc_key_len` bytes
+/// @param padding     the server's padding (a `paramcrypt_padding`)
+/// @param out         receives the session; free it with
+///                    `paramcrypt_session_free`
+/// @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for
+///         every bad `encKey`, whatever the cause;
+///         `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown padding),
+///         `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_keypair_unwrap(

@@ -415,12 +415,19 @@ unsafe fn open(
 /// everything. Requests passing the same bytes (empty included) count as one
 /// peer, so pass what tells your clients apart.
 ///
-/// Errors: `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for every bad encKey,
-/// whatever the cause (malformed, stale, a mode the server does not accept,
-/// a refused common key, a lockdown, the unwrap limit);
-/// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY` (firmware builds),
-/// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe: the server locks only around
-/// its tables, never around RSA work.
+/// Thread-safe: the server locks only around its tables, never around RSA
+/// work.
+///
+/// @param server      the server (`paramcrypt_server_new`)
+/// @param peer        `peer_len` bytes naming the requester
+/// @param enc_key     the request's `encKey`, `enc_key_len` bytes
+/// @param out         receives the session; free it with
+///                    `paramcrypt_server_session_free`
+/// @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for
+///         every bad encKey, whatever the cause (malformed, stale, a mode the
+///         server does not accept, a refused common key, a lockdown, the
+///         unwrap limit); `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_BUSY`
+///         (firmware builds), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_open(
@@ -655,6 +662,16 @@ pub unsafe extern "C" fn paramcrypt_server_session_decrypt(
 /// and nothing of it stays in `out`. Use it for text, so that a bad value
 /// is answered as any failure and counted (answering it differently would
 /// be an oracle).
+///
+/// @param session     an open server session (`paramcrypt_server_open`)
+/// @param text        the parameter's base64 wire value, `text_len` bytes
+/// @param out         receives the text (not NUL-terminated), `out_cap`
+///                    bytes; `paramcrypt_decrypted_max_len(text_len)` always
+///                    suffices
+/// @param out_len     receives the text's length, on `PARAMCRYPT_OK` only
+/// @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_ENCRYPTION_FAILED` (40002) for
+///         every bad value; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` =
+///         the size needed), `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_server_session_decrypt_text(

@@ -109,13 +109,19 @@ unsafe fn wrap(
     )
 }
 
-/// Client side: wraps the session for `public_key` with `padding` (a
-/// `paramcrypt_padding` value) and writes the base64 `encKey` (not
-/// NUL-terminated, exactly `paramcrypt_public_key_wrapped_len(public_key)`
-/// bytes) to `out`. Uses the OS RNG. Errors: `PARAMCRYPT_ERR_BUFFER_TOO_SMALL`
-/// (`*out_len` = size needed), `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown
-/// padding), `PARAMCRYPT_ERR_KEY_TOO_SMALL`, `PARAMCRYPT_ERR_RNG`,
-/// `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+/// Client side: wraps the session's common key for `public_key` into the
+/// base64 `encKey`. Uses the OS RNG. Thread-safe.
+///
+/// @param session     the client's session (`paramcrypt_session_new`)
+/// @param public_key  the device's public key (its getPublicKey value)
+/// @param padding     a `paramcrypt_padding`: what the device expects
+/// @param out         receives `encKey` (not NUL-terminated), `out_cap` bytes;
+///                    it is exactly `paramcrypt_public_key_wrapped_len(public_key)`
+/// @param out_len     receives its length, on `PARAMCRYPT_OK` only
+/// @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` =
+///         the size needed), `PARAMCRYPT_ERR_INVALID_ARGUMENT` (unknown
+///         padding), `PARAMCRYPT_ERR_KEY_TOO_SMALL`, `PARAMCRYPT_ERR_RNG`,
+///         `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_wrap(
@@ -187,12 +193,18 @@ unsafe fn encrypt(
     }
 }
 
-/// Encrypts a secret parameter (UTF-8 text or any bytes) and writes its base64
-/// wire value (not NUL-terminated, exactly
-/// `paramcrypt_encrypted_len(mode, plaintext_len)` bytes) to `out`. In
-/// per-message-IV mode a fresh IV comes from the OS RNG. Errors:
-/// `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` = size needed),
-/// `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`. Thread-safe.
+/// Encrypts a secret parameter (UTF-8 text or any bytes) into its base64
+/// wire value. In per-message-IV mode a fresh IV comes from the OS RNG.
+/// Thread-safe.
+///
+/// @param session     a client session, or one from `paramcrypt_keypair_unwrap`
+/// @param plaintext   the secret, `plaintext_len` bytes
+/// @param out         receives the wire value (not NUL-terminated), `out_cap`
+///                    bytes; it is exactly `paramcrypt_encrypted_len(mode,
+///                    plaintext_len)`
+/// @param out_len     receives its length, on `PARAMCRYPT_OK` only
+/// @return `PARAMCRYPT_OK`; `PARAMCRYPT_ERR_BUFFER_TOO_SMALL` (`*out_len` =
+///         the size needed), `PARAMCRYPT_ERR_RNG`, `PARAMCRYPT_ERR_NULL_ARGUMENT`.
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn paramcrypt_session_encrypt(
