@@ -141,8 +141,8 @@ test-nostd:
 
 # The C-ABI crate's unit tests under Miri (nightly), which checks every
 # pointer access for undefined behaviour: the boundary helpers, and the C
-# functions called as C calls them (src/pointer_tests.rs). On the portable
-# RSA backend (core leaves AWS-LC out under Miri, which cannot run C code).
+# functions called as C calls them (src/pointer_tests.rs). On the `rsa-crate`
+# backend (core leaves AWS-LC out under Miri, which cannot run C code).
 # About 2 minutes, most of it building the standard library for Miri.
 test-miri:
 	@if cargo +nightly miri --version >/dev/null 2>&1; then \
@@ -217,7 +217,7 @@ test-firmware:
 	fi
 
 # ARM Linux under qemu-user (.ci/run installs the cross compilers and
-# qemu-user): aarch64 with AWS-LC, armv7 on the portable arithmetic. The C
+# qemu-user): aarch64 with AWS-LC, armv7 on the `rsa-crate` backend. The C
 # suites, the CLI and the Rust integration tests with stored keys run under
 # emulation (tests/cross.sh); everything else runs natively only.
 CROSS_TARGETS := aarch64-unknown-linux-gnu:aws-lc:aarch64-linux-gnu-gcc:qemu-aarch64 \

@@ -4,7 +4,7 @@
 //! AES-128-CBC encryption of whole blocks. Padding is not done here:
 //! paramcrypt-core decodes PKCS#1 v1.5 (with implicit rejection) and OAEP
 //! itself and pads parameters with PKCS#7, so that this backend and the
-//! portable one give the same bytes.
+//! key backends (`rsa-crate`, `compact`) give the same bytes.
 //!
 //! The FFI calls are this crate's only purpose and its only `unsafe`.
 //! `src/private_op.c` runs the private-key operation with the working memory

@@ -406,7 +406,7 @@ static void test_rng_callback_makes_the_session(void) {
                  PARAMCRYPT_OK);
     paramcrypt_session_free(session);
     session = NULL;
-    /* Blinding asks the callback on the portable backend only; AWS-LC
+    /* Blinding asks the callback on the rsa-crate and compact backends only; AWS-LC
        blinds with its own generator (paramcrypt_rsa_backend says which). */
     if (strcmp(paramcrypt_rsa_backend(), "aws-lc") == 0) {
         CHECK_STATUS(paramcrypt_keypair_unwrap_with_rng(key, enc_key, enc_key_len, PARAMCRYPT_PADDING_PKCS1V15,
@@ -415,7 +415,7 @@ static void test_rng_callback_makes_the_session(void) {
         paramcrypt_session_free(session);
         session = NULL;
         /* Also for the ciphertexts 0 and 1, which AWS-LC refuses: before,
-           they fell back to the portable operation, which called the
+           they fell back to the rsa-crate operation, which called the
            callback (and a failing one turned 40002 into ERR_RNG). */
         {
             char zero_or_one[172];

@@ -113,13 +113,13 @@ static void *small_stack_work(void *arg) {
 static void test_small_stacks(const char *data_dir) {
     static const struct {
         const char *file;
-        size_t stack, portable_stack;
+        size_t stack, rsa_crate_stack;
     } cases[] = {{"rsa2048_pkcs8.pem", 16 * 1024, 16 * 1024},
                  {"rsa3072_pkcs8.pem", 16 * 1024, 16 * 1024},
-                 /* The portable arithmetic (the rsa crate) needs 19 KiB
+                 /* The rsa-crate backend needs 19 KiB
                     for RSA-4096 (measured on armv7). */
                  {"rsa4096_pkcs8.pem", 16 * 1024, 32 * 1024}};
-    int portable = strcmp(paramcrypt_rsa_backend(), "aws-lc") != 0;
+    int rsa_crate = strcmp(paramcrypt_rsa_backend(), "aws-lc") != 0;
     size_t c;
     for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char path[1024];
@@ -137,7 +137,7 @@ static void test_small_stacks(const char *data_dir) {
         free(pem);
         job.key = key;
         /* glibc's smallest stack is 16 KiB on x86-64 but 128 KiB on aarch64. */
-        stack = (portable ? cases[c].portable_stack : cases[c].stack) * STACK_SCALE;
+        stack = (rsa_crate ? cases[c].rsa_crate_stack : cases[c].stack) * STACK_SCALE;
         if (sysconf(_SC_THREAD_STACK_MIN) > 0 && stack < (size_t)sysconf(_SC_THREAD_STACK_MIN))
             stack = (size_t)sysconf(_SC_THREAD_STACK_MIN);
         /* Twice: the first operation on a key also sets it up. */

@@ -215,7 +215,7 @@ impl KeyPair {
     }
 
     /// Unwraps a base64 `encKey` into the client's session; `rng` blinds the
-    /// RSA operation on the portable backend. On AWS-LC ([`KeyPair::rsa_backend`],
+    /// RSA operation on the `rsa-crate` and `compact` backends. On AWS-LC ([`KeyPair::rsa_backend`],
     /// the `aws-lc` feature) AWS-LC blinds with its own generator, seeded by
     /// the OS, and `rng` is not used.
     ///
@@ -290,10 +290,10 @@ pub mod hazmat {
     }
 
     impl KeyPair {
-        /// The same key pair with its RSA private-key operation on the
-        /// portable backend (the `rsa` crate's arithmetic), to compare the
-        /// backends.
-        pub fn with_portable_backend(&self) -> KeyPair {
+        /// The same key pair without its AWS-LC copy, so that its RSA
+        /// private-key operation runs on the key backend (`rsa-crate` on
+        /// servers), to compare the backends.
+        pub fn without_aws_lc(&self) -> KeyPair {
             let mut key = self.clone();
             key.accelerated = Default::default();
             key
@@ -301,10 +301,10 @@ pub mod hazmat {
     }
 
     impl PublicKey {
-        /// The same public key with its RSA operation on the portable
-        /// backend, to compare the backends.
-        pub fn with_portable_backend(&self) -> PublicKey {
-            self.portable()
+        /// The same public key without its AWS-LC copy (its RSA operation
+        /// on the key backend), to compare the backends.
+        pub fn without_aws_lc(&self) -> PublicKey {
+            self.without_accelerated_copy()
         }
     }
 

@@ -1,5 +1,5 @@
 //! The key backend contract. A key backend gives `keys.rs` RSA keys, their
-//! encodings, key generation and the portable RSA operations; there are two,
+//! encodings, key generation and the RSA operations that AWS-LC does not take over; there are two,
 //! with the same functions: `rsa_crate.rs` (servers, feature `rsa-crate`)
 //! and `compact/` (firmware, paramcrypt's own). `crate::key_backend` is the
 //! one built.

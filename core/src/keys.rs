@@ -224,7 +224,7 @@ impl PublicKey {
 
     /// The same key without its accelerated copy (tests compare the backends).
     #[cfg(feature = "hazmat")]
-    pub(crate) fn portable(&self) -> Self {
+    pub(crate) fn without_accelerated_copy(&self) -> Self {
         PublicKey(self.0.clone(), Default::default())
     }
 

@@ -1,5 +1,5 @@
 //! The key backend of std builds (feature `rsa-crate`): RSA keys, their
-//! encodings, key generation and the portable RSA operations from the `rsa`
+//! encodings, key generation and the RSA operations (where AWS-LC does not run) from the `rsa`
 //! crate (with its DER stack). The compact backend (`compact/`) offers the
 //! same functions for firmware builds; `keys.rs` uses whichever is built.
 

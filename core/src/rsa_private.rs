@@ -27,11 +27,11 @@ pub(crate) trait RawRsaPrivate {
 
 /// The accelerated backend of a key pair, where it is built: AWS-LC on
 /// servers (feature `aws-lc`), nothing elsewhere. `raw_decrypt` answers
-/// `None` when there is no accelerated key, and the portable one runs.
+/// `None` when there is no accelerated key, and the key backend's runs.
 // paramcrypt_aws_lc: where the aws-lc backend is built (build.rs).
 #[cfg(all(
     paramcrypt_aws_lc,
-    not(miri), // Miri cannot run AWS-LC's C code: the portable backend runs
+    not(miri), // Miri cannot run AWS-LC's C code: the key backend runs
 ))]
 pub(crate) mod accelerated {
     use super::*;
@@ -72,21 +72,21 @@ pub(crate) mod accelerated {
     }
 
     /// AWS-LC's copy of the key, through its PKCS#1 encoding. A key AWS-LC
-    /// does not take stays on the portable backend.
+    /// does not take stays on the key backend.
     pub(crate) fn load(private: &rsa::PrivateKey) -> Key {
         let der = private.to_pkcs1_der().ok()?;
         paramcrypt_aws_lc::PrivateKey::from_pkcs1_der(der.as_bytes()).map(Arc::new)
     }
 
     /// `None` when there is no AWS-LC key or AWS-LC refuses the ciphertext
-    /// (of another length, or not below the modulus): the portable
-    /// operation then answers with its error, before drawing randomness.
+    /// (of another length, or not below the modulus): the key
+    /// backend's operation then answers with its error, before drawing randomness.
     ///
     /// AWS-LC also refuses the ciphertexts 0 and 1, whose RSADP is the
     /// ciphertext itself (as the `rsa` crate computes). They are answered
     /// here, after the same AWS-LC operation on a stand-in ciphertext: the
-    /// work does not depend on them, and a peer never reaches the portable
-    /// operation and its caller-supplied RNG (the `*_with_rng` functions
+    /// work does not depend on them, and a peer never reaches the key
+    /// backend's operation and its caller-supplied RNG (the `*_with_rng` functions
     /// promise not to call it on AWS-LC builds). The ciphertext is public,
     /// so the branch reveals nothing.
     pub(crate) fn raw_decrypt(key: &Key, ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
@@ -130,7 +130,7 @@ pub(crate) mod accelerated {
 
     pub(crate) const NAME: &str = crate::key_backend::KEY_BACKEND_NAME;
 
-    /// No AWS-LC: the portable AES-CBC runs.
+    /// No AWS-LC: the `aes` crate's AES-CBC runs.
     pub(crate) fn aes128_cbc_encrypt_in_place(
         _key: &[u8; 16],
         _chain: &mut [u8; 16],

@@ -43,13 +43,13 @@ fn cbc_encrypt_in_place(key: &[u8; BLOCK], chain: &mut [u8; BLOCK], blocks: &mut
     if crate::rsa_private::accelerated::aes128_cbc_encrypt_in_place(key, chain, blocks) {
         return;
     }
-    cbc_encrypt_in_place_portable(key, chain, blocks);
+    cbc_encrypt_in_place_aes_crate(key, chain, blocks);
 }
 
 /// CBC with the `aes` crate's block cipher: one serial chain, so one block
 /// at a time (the chaining is two lines; the `cbc` crate, which the tests
 /// compare against, would add its own copies around them).
-fn cbc_encrypt_in_place_portable(key: &[u8; BLOCK], chain: &mut [u8; BLOCK], blocks: &mut [u8]) {
+fn cbc_encrypt_in_place_aes_crate(key: &[u8; BLOCK], chain: &mut [u8; BLOCK], blocks: &mut [u8]) {
     let cipher = aes::Aes128::new(key.into());
     let (blocks, rest) = blocks.as_chunks_mut::<BLOCK>();
     debug_assert!(rest.is_empty(), "whole blocks only");
@@ -542,17 +542,17 @@ mod tests {
     }
 
     #[test]
-    fn accelerated_and_portable_cbc_encryption_agree() {
+    fn aws_lc_and_aes_crate_cbc_encryption_agree() {
         let key = [0xA5u8; 16];
         for blocks in [0usize, 1, 2, 3, 7, 8, 9, 64, 255] {
             let data: Vec<u8> = (0..blocks * 16).map(|i| (i * 31 + 5) as u8).collect();
-            let (mut fast, mut portable) = (data.clone(), data.clone());
-            let (mut fast_chain, mut portable_chain) = ([3u8; 16], [3u8; 16]);
+            let (mut fast, mut aes_crate) = (data.clone(), data.clone());
+            let (mut fast_chain, mut aes_crate_chain) = ([3u8; 16], [3u8; 16]);
             cbc_encrypt_in_place(&key, &mut fast_chain, &mut fast);
-            cbc_encrypt_in_place_portable(&key, &mut portable_chain, &mut portable);
-            assert_eq!(fast, portable, "{blocks} blocks");
+            cbc_encrypt_in_place_aes_crate(&key, &mut aes_crate_chain, &mut aes_crate);
+            assert_eq!(fast, aes_crate, "{blocks} blocks");
             assert_eq!(
-                fast_chain, portable_chain,
+                fast_chain, aes_crate_chain,
                 "{blocks} blocks: the chain value"
             );
         }

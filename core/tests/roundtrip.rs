@@ -207,11 +207,11 @@ fn rng_failures_are_reported_not_hidden() {
     let enc_key = client.wrap(server.public_key(), Padding::Pkcs1v15).unwrap();
     assert_eq!(
         server
-            .with_portable_backend()
+            .without_aws_lc()
             .unwrap_with_rng(&mut FailingRng, enc_key.as_bytes(), Padding::Pkcs1v15)
             .unwrap_err(),
         Error::Rng,
-        "blinding on the portable backend needs the RNG"
+        "blinding on the rsa-crate backend needs the RNG"
     );
     // AWS-LC blinds with its own generator, as documented: the caller's RNG
     // is not asked.

@@ -13,12 +13,12 @@ use paramcrypt_core::{Mode, Padding, Session};
 fn server_builds_run_rsa_on_aws_lc() {
     let key = fixture_key(2048);
     assert_eq!(key.rsa_backend(), "aws-lc");
-    assert_eq!(key.with_portable_backend().rsa_backend(), "rsa-crate");
+    assert_eq!(key.without_aws_lc().rsa_backend(), "rsa-crate");
 }
 
 /// The `*_with_rng` unwraps promise not to call the caller's RNG on AWS-LC
 /// builds. AWS-LC refuses the ciphertexts 0 and 1; before they were answered
-/// on the AWS-LC side, they fell back to the portable operation, which drew
+/// on the AWS-LC side, they fell back to the key backend's operation, which drew
 /// from the RNG (so a peer reached the callback, and a failing callback
 /// turned 40002 into an RNG error).
 #[test]
@@ -76,9 +76,9 @@ fn aws_lc_unwraps_never_draw_from_the_given_rng() {
             assert_eq!(rng.0, 0, "{padding:?}: the RNG was called");
         }
     }
-    // The portable backend does draw from it: the counter can count.
+    // The key backend does draw from it: the counter can count.
     let mut rng = Refusing(0);
-    let answer = key.with_portable_backend().unwrap_with_rng(
+    let answer = key.without_aws_lc().unwrap_with_rng(
         &mut rng,
         b64(&ciphertexts[2]).as_bytes(),
         Padding::Pkcs1v15,
@@ -102,7 +102,7 @@ fn both_backends_agree_on_valid_and_invalid_ciphertexts() {
     let mut rng = paramcrypt_core::rng::OsRng;
     for bits in [2048, 3072] {
         let key = fixture_key(bits);
-        let portable = key.with_portable_backend();
+        let key_backend = key.without_aws_lc();
         let k = key.public_key().size();
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = move || {
@@ -121,7 +121,7 @@ fn both_backends_agree_on_valid_and_invalid_ciphertexts() {
                 ciphertexts.push(unb64(&enc_key));
             }
             // Random values below the modulus, the smallest ones (which AWS-LC
-            // refuses and the portable backend answers), and the modulus's
+            // refuses and the key backend answers), and the modulus's
             // length of 0xFF (not below it).
             for _ in 0..40 {
                 let mut c: Vec<u8> = (0..k).map(|_| next() as u8).collect();
@@ -136,7 +136,7 @@ fn both_backends_agree_on_valid_and_invalid_ciphertexts() {
             ciphertexts.push(vec![0xFF; k]);
             for c in &ciphertexts {
                 let a = key.decrypt_enc_key_plaintext(&mut rng, c, padding);
-                let b = portable.decrypt_enc_key_plaintext(&mut rng, c, padding);
+                let b = key_backend.decrypt_enc_key_plaintext(&mut rng, c, padding);
                 assert_eq!(
                     a.as_ref().map(|m| m.to_vec()),
                     b.as_ref().map(|m| m.to_vec()),
@@ -153,17 +153,14 @@ fn wraps_made_on_either_backend_open_on_both_and_in_the_rsa_crate() {
     let key = fixture_key(2048);
     let independent =
         rsa::PrivateKey::from_pkcs8_pem(&read_text("keys/rsa2048_pkcs8.pem")).unwrap();
-    let portable_key = key.with_portable_backend();
-    for public in [
-        key.public_key().clone(),
-        key.public_key().with_portable_backend(),
-    ] {
+    let key_backend_key = key.without_aws_lc();
+    for public in [key.public_key().clone(), key.public_key().without_aws_lc()] {
         for padding in [Padding::Pkcs1v15, Padding::OaepSha1, Padding::OaepSha256] {
             for mode in [Mode::KeyIv, Mode::PerMessageIv] {
                 let session = Session::new(mode).unwrap();
                 let enc_key = session.wrap(&public, padding).unwrap();
                 let secret = session.encrypt(b"secret").unwrap();
-                for opener in [key, &portable_key] {
+                for opener in [key, &key_backend_key] {
                     let opened = opener.unwrap(enc_key.as_bytes(), padding).unwrap();
                     assert_eq!(&opened.decrypt(secret.as_bytes()).unwrap()[..], b"secret");
                 }

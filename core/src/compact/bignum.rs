@@ -42,7 +42,7 @@ fn mac(a: Limb, b: Limb, c: Limb, d: Limb) -> (Limb, Limb) {
 #[allow(clippy::too_many_arguments)]
 // Kept where the assembly runs, as the reference its test compares with.
 #[cfg_attr(all(feature = "umaal", target_arch = "arm"), allow(dead_code))]
-fn row_portable(
+fn row_rust(
     t: &[Limb],
     b: &[Limb],
     m: &[Limb],
@@ -65,7 +65,7 @@ fn row_portable(
 #[cfg(all(feature = "umaal", target_arch = "arm"))]
 use paramcrypt_umaal::row;
 #[cfg(not(all(feature = "umaal", target_arch = "arm")))]
-use row_portable as row;
+use row_rust as row;
 
 /// `a + b + carry` (carry 0 or 1), as (sum, carry).
 #[inline(always)]
@@ -666,7 +666,7 @@ mod tests {
                 let asm = paramcrypt_umaal::row(
                     &inputs[0], &inputs[1], &inputs[2], &mut ours, ai, u, c1, c2,
                 );
-                let rust = row_portable(
+                let rust = row_rust(
                     &inputs[0],
                     &inputs[1],
                     &inputs[2],

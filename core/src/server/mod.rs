@@ -582,7 +582,7 @@ impl Server {
 
     /// Opens a base64 `encKey` from `peer` into a server session: from the
     /// cache when this RSA ciphertext was opened before, else by unwrapping
-    /// it (`rng` blinds the RSA operation on the portable backends; AWS-LC
+    /// it (`rng` blinds the RSA operation on the `rsa-crate` and `compact` backends; AWS-LC
     /// uses its own generator) and caching the result.
     ///
     /// `peer` is an opaque identity of the requester, such as its IP
