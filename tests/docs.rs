@@ -73,9 +73,20 @@ fn retired_backend_names_are_not_documented() {
         "python/README.md",
         "include/paramcrypt.h",
         "python/paramcrypt/__init__.py",
+        "CONTRIBUTING.md",
+        "fuzz/README.md",
+        "core/src/lib.rs",
     ] {
         let text = read(path);
-        for retired in ["\"portable\"", "\"AWS-LC\""] {
+        // The old names, and "portable" as a backend (it meant both the `rsa`
+        // crate and "not AWS-LC").
+        for retired in [
+            "\"portable\"",
+            "\"AWS-LC\"",
+            "portable backend",
+            "portable arithmetic",
+            "portable RSA",
+        ] {
             assert!(
                 !text.contains(retired),
                 "{path} still documents the backend name {retired}"
