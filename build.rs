@@ -71,7 +71,22 @@ fn main() {
         .expect("cbindgen could not generate the header")
         .write(&mut header);
     let header = String::from_utf8(header).expect("the header is UTF-8");
-    std::fs::write(out_dir.join("paramcrypt.h"), with_sections(&header)).expect("write the header");
+    let header = with_sections(&c_comments(&header));
+    std::fs::write(out_dir.join("paramcrypt.h"), header).expect("write the header");
+}
+
+/// cbindgen ends its `#endif`s and `extern "C"` with `//` comments; the rest
+/// of the header (preamble, documentation) uses `/* */`: one style.
+fn c_comments(header: &str) -> String {
+    header
+        .split_inclusive('\n')
+        .map(|line| match line.split_once(" // ") {
+            Some((code, comment)) if line.starts_with(['#', '}']) => {
+                format!("{code} /* {} */\n", comment.trim_end())
+            }
+            _ => line.to_string(),
+        })
+        .collect()
 }
 
 /// The header's function sections, in reading order: the first function of

@@ -76,7 +76,7 @@
 enum paramcrypt_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
   /**
    * Success.
@@ -170,8 +170,8 @@ enum paramcrypt_status
 typedef enum paramcrypt_status paramcrypt_status;
 #else
 typedef uint32_t paramcrypt_status;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * How the IV of secret parameters is chosen.
@@ -179,7 +179,7 @@ typedef uint32_t paramcrypt_status;
 enum paramcrypt_mode
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
   /**
    * encKey carries `hex(key):hex(iv)`; every parameter uses that IV. The default.
@@ -195,8 +195,8 @@ enum paramcrypt_mode
 typedef enum paramcrypt_mode paramcrypt_mode;
 #else
 typedef uint32_t paramcrypt_mode;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * The RSA scheme that wraps the common key into `encKey`. A server uses one,
@@ -205,7 +205,7 @@ typedef uint32_t paramcrypt_mode;
 enum paramcrypt_padding
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
   /**
    * RSAES-PKCS1-v1_5, what deployed devices use. The default.
@@ -227,8 +227,8 @@ enum paramcrypt_padding
 typedef enum paramcrypt_padding paramcrypt_padding;
 #else
 typedef uint32_t paramcrypt_padding;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * The encKey modes a server accepts (`paramcrypt_server_config.modes`).
@@ -236,7 +236,7 @@ typedef uint32_t paramcrypt_padding;
 enum paramcrypt_accepted_modes
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
   /**
    * Only `PARAMCRYPT_MODE_KEY_IV`, what deployed clients send. The default:
@@ -258,8 +258,8 @@ enum paramcrypt_accepted_modes
 typedef enum paramcrypt_accepted_modes paramcrypt_accepted_modes;
 #else
 typedef uint32_t paramcrypt_accepted_modes;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * Which key sizes a loaded key may have (the `*_with_sizes` loaders).
@@ -267,7 +267,7 @@ typedef uint32_t paramcrypt_accepted_modes;
 enum paramcrypt_key_sizes
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
   /**
    * 2048 to 4096 bits, what the plain loaders accept.
@@ -284,8 +284,8 @@ enum paramcrypt_key_sizes
 typedef enum paramcrypt_key_sizes paramcrypt_key_sizes;
 #else
 typedef uint32_t paramcrypt_key_sizes;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * The defaults a `paramcrypt_server_config` starts from
@@ -294,7 +294,7 @@ typedef uint32_t paramcrypt_key_sizes;
 enum paramcrypt_server_setting
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
   /**
    * A server or gateway: 1,024 cached sessions, 16,384 failed keys and
@@ -313,8 +313,8 @@ enum paramcrypt_server_setting
 typedef enum paramcrypt_server_setting paramcrypt_server_setting;
 #else
 typedef uint32_t paramcrypt_server_setting;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * What a lockdown event reports (`paramcrypt_server_event.kind`).
@@ -322,7 +322,7 @@ typedef uint32_t paramcrypt_server_setting;
 enum paramcrypt_server_event_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
   /**
    * A peer went into lockdown: a possible attack from that peer.
@@ -346,8 +346,8 @@ enum paramcrypt_server_event_kind
 typedef enum paramcrypt_server_event_kind paramcrypt_server_event_kind;
 #else
 typedef uint32_t paramcrypt_server_event_kind;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * A client of one device: its pinned public key, common key, failure
@@ -712,7 +712,7 @@ typedef struct {
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 /** @name Library information */
 /** @{ */
@@ -1597,7 +1597,7 @@ size_t paramcrypt_decrypted_max_len(size_t text_len);
 /** @} */
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* PARAMCRYPT_H */
