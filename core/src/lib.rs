@@ -140,14 +140,14 @@ pub mod hazmat {
     }
 
     /// Decodes base64 (no line breaks) and encodes the result again with
-    /// the table codec that builds without std (firmware) use for wire
+    /// the small codec that builds without std (firmware) use for wire
     /// values: `None` for anything it rejects.
-    pub fn table_base64_round_trip(text: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    pub fn small_base64_round_trip(text: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         let mut bytes = alloc::vec![0u8; crate::wire_base64::decoded_len_max(text.len())];
-        let len = crate::wire_base64::table::decode(text, &mut bytes)?;
+        let len = crate::wire_base64::small::decode(text, &mut bytes)?;
         bytes.truncate(len);
         let mut again = alloc::vec![0u8; crate::wire_base64::encoded_len(len)];
-        crate::wire_base64::table::encode(&bytes, &mut again);
+        crate::wire_base64::small::encode(&bytes, &mut again);
         Some((bytes, again))
     }
 

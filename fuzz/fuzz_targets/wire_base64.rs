@@ -1,6 +1,6 @@
 //! The wire base64 decoder (used for encKeys and parameters) against the
 //! `base64` crate: the same accept or reject and bytes, and the length it
-//! predicts from the text's shape is the length it decodes. The table codec
+//! predicts from the text's shape is the length it decodes. The small codec
 //! of builds without std (firmware) likewise, on texts without line
 //! breaks, and what it decodes it encodes back to the same text.
 #![no_main]
@@ -11,7 +11,7 @@ mod common;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use paramcrypt_core::hazmat::{
-    decode_wire_base64, table_base64_round_trip, wire_base64_decoded_len,
+    decode_wire_base64, small_base64_round_trip, wire_base64_decoded_len,
 };
 
 fuzz_target!(|text: &[u8]| {
@@ -32,14 +32,14 @@ fuzz_target!(|text: &[u8]| {
         assert_eq!(wire_base64_decoded_len(text), Some(bytes.len()));
     }
     if stripped.len() == text.len() && !text.is_empty() {
-        let table = table_base64_round_trip(text);
+        let small = small_base64_round_trip(text);
         assert_eq!(
-            table.as_ref().map(|(bytes, _)| bytes),
+            small.as_ref().map(|(bytes, _)| bytes),
             theirs.as_ref(),
-            "the table codec and the base64 crate disagree"
+            "the small codec and the base64 crate disagree"
         );
-        if let Some((_, again)) = table {
-            assert_eq!(again, text, "the table codec does not encode back");
+        if let Some((_, again)) = small {
+            assert_eq!(again, text, "the small codec does not encode back");
         }
     }
 });
