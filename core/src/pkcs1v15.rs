@@ -40,6 +40,14 @@ impl RejectionKey {
         mac.update(ciphertext);
         Zeroizing::new(mac.finalize().into_bytes().into())
     }
+
+    /// HMAC-SHA-256(DH, `label`): a key for another use of the same secret
+    /// (the server's saved state). A label is shorter than any ciphertext
+    /// (k is at least 128 octets), so no derived key is ever a KDK.
+    pub(crate) fn derive(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
+        debug_assert!(label.len() < 128);
+        self.kdk(label)
+    }
 }
 
 /// IRPRF(KDK, label, length) (§7.1): HMAC-SHA-256 in counter mode.

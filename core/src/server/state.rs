@@ -3,7 +3,7 @@
 //! limiter. Times are saved as what remains of each window, so that a
 //! restart neither ends a refusal nor a lockdown early.
 //!
-//! Layout (version 1): `"PCST"`, version, three zero bytes, the 32-byte
+//! Layout (version 2): `"PCST"`, version, three zero bytes, the 32-byte
 //! digest key, the server limiter, a count and the key records, a count and
 //! the peer records (oldest first, little-endian), then HMAC-SHA-256 over
 //! everything before it under a key derived from the private key. A blob
@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::keys::KeyPair;
 
 const MAGIC: &[u8; 4] = b"PCST";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const MAC_LEN: usize = 32;
 const HEADER_LEN: usize = 8 + 32;
 const LIMITER_LEN: usize = 4 * 4 + 2;
@@ -29,13 +29,12 @@ const PEER_RECORD_LEN: usize = 8 + LIMITER_LEN;
 
 type Mac256 = Hmac<Sha256>;
 
-/// The MAC of the blob, keyed by a digest of the private key.
+/// The MAC of the blob, keyed by a key derived from the private exponent
+/// (through the implicit-rejection secret, under a label of its own).
 fn mac_for(key_pair: &KeyPair) -> Result<Mac256> {
-    let der = key_pair.to_pkcs8_der()?;
-    let mut derive = Mac256::new_from_slice(&der).map_err(|_| Error::InvalidState)?;
-    derive.update(b"paramcrypt server state v1");
-    let mut mac_key = Zeroizing::new([0u8; 32]);
-    mac_key.copy_from_slice(&derive.finalize().into_bytes());
+    let mac_key = key_pair
+        .rejection_key()
+        .derive(b"paramcrypt server state v2");
     Mac256::new_from_slice(&mac_key[..]).map_err(|_| Error::InvalidState)
 }
 
