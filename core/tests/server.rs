@@ -769,17 +769,22 @@ fn the_failure_state_survives_a_restart_and_bad_blobs_load_nothing() {
     let stats = restarted.stats().unwrap();
     assert_eq!((stats.remembered_keys, stats.remembered_peers), (10, 1));
 
-    // Corrupted, truncated, extended, of another key pair: rejected whole.
+    // Corrupted, truncated, extended, of the previous layout, of another
+    // key pair: rejected whole.
     let mut flipped = blob.to_vec();
     flipped[60] ^= 1;
     let truncated = &blob[..blob.len() - 1];
     let mut extended = blob.to_vec();
     extended.push(0);
+    let mut version_1 = blob.to_vec();
+    assert_eq!(version_1[4], 2, "the layout version");
+    version_1[4] = 1;
     let other_key = fixture_key(3072).clone();
     for (key, bad) in [
         (fixture_key(2048).clone(), &flipped[..]),
         (fixture_key(2048).clone(), truncated),
         (fixture_key(2048).clone(), &extended[..]),
+        (fixture_key(2048).clone(), &version_1[..]),
         (fixture_key(2048).clone(), b"PCST".as_slice()),
         (other_key, &blob[..]),
     ] {
