@@ -337,7 +337,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_codec_matches_base64ct() {
+    fn the_small_codec_matches_base64ct() {
         use base64ct::{Base64, Encoding};
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         let mut next = move || {
