@@ -166,6 +166,41 @@ fn sub_if_at_least(a: &mut [Limb], m: &[Limb], top: Limb) {
     }
 }
 
+/// `a -= b & keep` over the shorter length; returns the borrow out. Not
+/// inlined, like `masked_add`: one copy serves the inversion's steps
+/// (flash); the Montgomery product keeps its own loop (speed).
+#[inline(never)]
+fn masked_sub(a: &mut [Limb], b: &[Limb], keep: Limb) -> Limb {
+    let mut borrow = 0;
+    for (x, &y) in a.iter_mut().zip(b) {
+        let (diff, c) = sbb(*x, y & keep, borrow);
+        *x = diff;
+        borrow = c;
+    }
+    borrow
+}
+
+/// `a += b & keep` over the shorter length; returns the carry out.
+#[inline(never)]
+fn masked_add(a: &mut [Limb], b: &[Limb], keep: Limb) -> Limb {
+    let mut carry = 0;
+    for (x, &y) in a.iter_mut().zip(b) {
+        let (sum, c) = adc(*x, y & keep, carry);
+        *x = sum;
+        carry = c;
+    }
+    carry
+}
+
+/// `a = (top:a) / 2` for a top bit `top` (0 or 1).
+fn halve(a: &mut [Limb], mut top: Limb) {
+    for x in a.iter_mut().rev() {
+        let low = *x & 1;
+        *x = (*x >> 1) | (top << (LIMB_BITS - 1));
+        top = low;
+    }
+}
+
 /// 1 when `a == b` (same length), else 0.
 pub(crate) fn eq_bit(a: &[Limb], b: &[Limb]) -> Limb {
     debug_assert_eq!(a.len(), b.len());
@@ -371,13 +406,7 @@ impl Modulus {
     /// `a = a - b mod m` for `a, b < m`.
     pub(crate) fn sub(&self, a: &mut [Limb], b: &[Limb]) {
         let borrow = sub_assign(a, b);
-        let add_back = mask(borrow);
-        let mut carry = 0;
-        for (x, &y) in a.iter_mut().zip(self.m.iter()) {
-            let (sum, c) = adc(*x, y & add_back, carry);
-            *x = sum;
-            carry = c;
-        }
+        masked_add(a, &self.m, mask(borrow));
     }
 
     /// The Montgomery product `out = a * b / R mod m`, for `a < R` and
@@ -481,44 +510,14 @@ impl Modulus {
             }
             // When a is odd: a -= b (now a >= b), u -= v (mod m).
             let keep = mask(odd);
-            let mut borrow = 0;
-            for (x, &y) in a.iter_mut().zip(b.iter()) {
-                let (d, c) = sbb(*x, y & keep, borrow);
-                *x = d;
-                borrow = c;
-            }
-            let mut borrow = 0;
-            for (x, &y) in u.iter_mut().zip(v.iter()) {
-                let (d, c) = sbb(*x, y & keep, borrow);
-                *x = d;
-                borrow = c;
-            }
-            let add_back = mask(borrow);
-            let mut carry = 0;
-            for (x, &y) in u.iter_mut().zip(m) {
-                let (sum, c) = adc(*x, y & add_back, carry);
-                *x = sum;
-                carry = c;
-            }
+            masked_sub(&mut a, &b, keep);
+            let borrow = masked_sub(&mut u, &v, keep);
+            masked_add(&mut u, m, mask(borrow));
             // a is even: halve it, and u with it (mod m: add m when odd).
-            let mut top = 0;
-            for x in a.iter_mut().rev() {
-                let low = *x & 1;
-                *x = (*x >> 1) | (top << (LIMB_BITS - 1));
-                top = low;
-            }
+            halve(&mut a, 0);
             let add = mask(u[0] & 1);
-            let mut carry = 0;
-            for (x, &y) in u.iter_mut().zip(m) {
-                let (sum, c) = adc(*x, y & add, carry);
-                *x = sum;
-                carry = c;
-            }
-            for x in u.iter_mut().rev() {
-                let low = *x & 1;
-                *x = (*x >> 1) | (carry << (LIMB_BITS - 1));
-                carry = low;
-            }
+            let carry = masked_add(&mut u, m, add);
+            halve(&mut u, carry);
         }
         // a is zero and b the gcd: one when x is invertible.
         out[..n].copy_from_slice(&v);
