@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fw_measure.h"
 #include "fw_vectors.h"
 #include "paramcrypt.h"
 
@@ -118,70 +119,6 @@ void *__wrap_realloc(void *ptr, size_t size) {
     return moved;
 }
 
-/* ---- Stack high-water mark: paint, run, find the lowest word touched. ---- */
-
-extern uint32_t __stack_limit;
-#define STACK_PAINT 0x5AC3A55Au
-
-static uintptr_t current_sp(void) {
-    uintptr_t sp;
-#if defined(__riscv)
-    __asm__ volatile("mv %0, sp" : "=r"(sp));
-#else
-    __asm__ volatile("mov %0, sp" : "=r"(sp));
-#endif
-    return sp;
-}
-
-/* Paints from the stack limit to 256 bytes below `top` (this function's own
- * frame lives in that gap). */
-static void paint_stack(uintptr_t top) {
-    volatile uint32_t *p = &__stack_limit;
-    while ((uintptr_t)p < top - 256) *p++ = STACK_PAINT;
-}
-
-static size_t stack_used_below(uintptr_t top) {
-    const uint32_t *p = &__stack_limit;
-    while (*p == STACK_PAINT) p++;
-    return top - (uintptr_t)p;
-}
-
-/* ---- Time. Under `-icount shift=0` one guest instruction takes 1 ns of
- * virtual time. timer_now() counts down. ---- */
-
-#if defined(__riscv)
-#define PLATFORM_NAME "RV32IMC (QEMU virt)"
-/* RISC-V: the instructions-retired counter, read in machine mode; under
- * -icount it counts exactly. One tick is one instruction (1 ns). */
-#define TICKS_PER_MS 1000000u
-#define INSTRUCTIONS_PER_TICK 1ul
-
-static void timer_start(void) {}
-
-static uint32_t timer_now(void) {
-    uint32_t retired;
-    __asm__ volatile(".option push\n\t.option arch, +zicsr\n\tcsrr %0, minstret\n\t.option pop" : "=r"(retired));
-    return 0xFFFFFFFFu - retired;
-}
-#else
-#define PLATFORM_NAME "Cortex-M4 (mps2-an386)"
-/* Cortex-M4 (mps2-an386): CMSDK APB timer 0 at 25 MHz, so one tick is 40
- * instructions. */
-#define TICKS_PER_MS 25000u
-#define INSTRUCTIONS_PER_TICK 40ul
-#define TIMER0 ((volatile uint32_t *)0x40000000u)
-enum { TIMER_CTRL = 0, TIMER_VALUE = 1, TIMER_RELOAD = 2 };
-
-static void timer_start(void) {
-    TIMER0[TIMER_CTRL] = 0;
-    TIMER0[TIMER_RELOAD] = 0xFFFFFFFFu;
-    TIMER0[TIMER_VALUE] = 0xFFFFFFFFu;
-    TIMER0[TIMER_CTRL] = 1;
-}
-
-static uint32_t timer_now(void) { return TIMER0[TIMER_VALUE]; }
-#endif
-
 /* The server's clock: milliseconds from the timer (TICKS_PER_MS ticks
  * each), widened past the 32-bit counter's wrap (171 s on the Cortex-M4,
  * 4.3 s on RISC-V; the server reads it far more often), with 32-bit
@@ -207,12 +144,6 @@ static uint64_t fw_clock(void *user) {
  * RAM stands in for it under QEMU. */
 static uint8_t fw_flash[1024];
 static size_t fw_flash_len;
-
-static void report_time(const char *what, uint32_t start, uint32_t end) {
-    uint32_t ticks = start - end; /* counts down */
-    printf("measure %s_ticks=%lu\n", what, (unsigned long)ticks);
-    printf("measure %s_instructions=%lu\n", what, (unsigned long)ticks * INSTRUCTIONS_PER_TICK);
-}
 
 /* ---- RNG callback. A stand-in: QEMU's mps2-an386 has no TRNG, so this is a
  * fixed-seed xorshift64*, NOT a cryptographic RNG. A real device passes its
