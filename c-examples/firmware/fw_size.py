@@ -49,7 +49,8 @@ TARGETS = {
     # of the peer and a table lookup (under 0.1% of an unwrap).
     "lockdown_answer": 50_000,
 }
-# The two mbedTLS builds (mbedtls/fw_config.h): their archive and label.
+# The two mbedTLS builds (mbedtls/fw_config.h; each archive holds the
+# protocol glue too): their name and label.
 MBEDTLS_BUILDS = (("ram", "mbedTLS 2.28.3, AES tables in RAM"), ("flash", "mbedTLS 2.28.3, AES tables in flash"))
 
 
@@ -273,7 +274,8 @@ def main() -> None:
     print("\nTargets: the firmware issue's (its own measurement of mbedTLS gave 19.6 KB of flash, "
           "72.8 M, 52.6 M, 0.33 M, 7,560 B of heap and 1,700 B of stack). mbedTLS's columns are this run's: "
           "mbedtls/reference.c does what mbedtls_functions.c does, with the same vectors, RNG stand-in and "
-          "measurements; its own buffers are static, so its stack figure is mbedTLS's alone.")
+          "measurements, and mbedTLS's figures include the protocol glue around it (mbedtls/glue.c; its 512 B of "
+          "buffers are static).")
     for (variant, label), m in zip(MBEDTLS_BUILDS, mbedtls):
         print(f"\n{label}, library flash by module: " +
               ", ".join(f"{module} {size:,} B" for module, size in sorted(m["modules"].items(), key=lambda kv: -kv[1]))
