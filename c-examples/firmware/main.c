@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fw_measure.h"
+#include "fw_common.h"
 #include "fw_vectors.h"
 #include "paramcrypt.h"
 
@@ -144,28 +144,6 @@ static uint64_t fw_clock(void *user) {
  * RAM stands in for it under QEMU. */
 static uint8_t fw_flash[1024];
 static size_t fw_flash_len;
-
-/* ---- RNG callback. A stand-in: QEMU's mps2-an386 has no TRNG, so this is a
- * fixed-seed xorshift64*, NOT a cryptographic RNG. A real device passes its
- * hardware RNG here (and fails the call when the RNG fails). ---- */
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static int fw_rng(void *user, uint8_t *buf, size_t len) {
-    size_t i;
-    (void)user;
-    for (i = 0; i < len; i++) {
-        rng_state ^= rng_state >> 12;
-        rng_state ^= rng_state << 25;
-        rng_state ^= rng_state >> 27;
-        buf[i] = (uint8_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 56);
-    }
-    return 0;
-}
-
-static int equals_text(const uint8_t *data, size_t len, const char *text) {
-    return len == strlen(text) && memcmp(data, text, len) == 0;
-}
 
 static uint8_t out[2048];
 

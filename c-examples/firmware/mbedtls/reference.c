@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fw_measure.h"
+#include "fw_common.h"
 #include "fw_vectors.h"
 #include "glue.h"
 #include "mbedtls/base64.h"
@@ -35,25 +35,6 @@ void *__wrap_calloc(size_t count, size_t size) {
 void __wrap_free(void *ptr) {
     if (ptr) heap_now -= malloc_usable_size(ptr);
     __real_free(ptr);
-}
-
-/* The same fixed-seed stand-in as main.c's (not a cryptographic RNG). */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static int fw_rng(void *user, unsigned char *buf, size_t len) {
-    size_t i;
-    (void)user;
-    for (i = 0; i < len; i++) {
-        rng_state ^= rng_state >> 12;
-        rng_state ^= rng_state << 25;
-        rng_state ^= rng_state >> 27;
-        buf[i] = (uint8_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 56);
-    }
-    return 0;
-}
-
-static int equals_text(const unsigned char *data, size_t len, const char *text) {
-    return len == strlen(text) && memcmp(data, text, len) == 0;
 }
 
 int main(void) {

@@ -1,12 +1,15 @@
-/* What the firmware images measure, the same way for paramcrypt (main.c)
- * and for mbedTLS (mbedtls/reference.c): stack high-water marks by painting,
- * instruction counts from a timer under QEMU's `-icount shift=0`. Lines
- * starting "measure " are read by `make size` (fw_size.py). */
-#ifndef FW_MEASURE_H
-#define FW_MEASURE_H
+/* What the firmware images share, so that paramcrypt (main.c) and mbedTLS
+ * (mbedtls/reference.c) are run and measured the same way: stack high-water
+ * marks by painting, instruction counts from a timer under QEMU's
+ * `-icount shift=0` (lines starting "measure " are read by `make size`,
+ * fw_size.py), the RNG stand-in and a text comparison. */
+#ifndef FW_COMMON_H
+#define FW_COMMON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* ---- Stack high-water mark: paint, run, find the lowest word touched. ---- */
 
@@ -76,6 +79,28 @@ static void report_time(const char *what, uint32_t start, uint32_t end) {
     uint32_t ticks = start - end; /* counts down */
     printf("measure %s_ticks=%lu\n", what, (unsigned long)ticks);
     printf("measure %s_instructions=%lu\n", what, (unsigned long)ticks * INSTRUCTIONS_PER_TICK);
+}
+
+/* ---- RNG callback. A stand-in: QEMU's mps2-an386 has no TRNG, so this is a
+ * fixed-seed xorshift64*, NOT a cryptographic RNG. A real device passes its
+ * hardware RNG here (and fails the call when the RNG fails). ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static int fw_rng(void *user, uint8_t *buf, size_t len) {
+    size_t i;
+    (void)user;
+    for (i = 0; i < len; i++) {
+        rng_state ^= rng_state >> 12;
+        rng_state ^= rng_state << 25;
+        rng_state ^= rng_state >> 27;
+        buf[i] = (uint8_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 56);
+    }
+    return 0;
+}
+
+static int equals_text(const uint8_t *data, size_t len, const char *text) {
+    return len == strlen(text) && memcmp(data, text, len) == 0;
 }
 
 #endif
