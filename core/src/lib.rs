@@ -75,6 +75,7 @@ pub(crate) use alloc::sync::Arc as Shared;
 pub mod client;
 #[cfg(any(not(feature = "rsa-crate"), test, feature = "hazmat"))]
 mod compact;
+mod cursor;
 mod enckey;
 mod error;
 mod json_rpc;

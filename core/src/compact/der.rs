@@ -18,6 +18,8 @@ use alloc::vec::Vec;
 use base64ct::{Base64, Encoding};
 use zeroize::Zeroizing;
 
+use crate::cursor::Cursor;
+
 const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
 const BIT_STRING: u8 = 0x03;
@@ -166,73 +168,98 @@ pub(crate) fn parse_spki(der: &[u8]) -> Option<(&[u8], &[u8])> {
     key.end((n, e))
 }
 
-/// Appends a DER length.
-fn push_len(out: &mut Vec<u8>, len: usize) {
-    let octets = len.to_be_bytes();
-    let first = octets.iter().position(|&b| b != 0).unwrap_or(octets.len());
-    match len {
-        0..=0x7F => out.push(len as u8),
-        _ => {
-            out.push(0x80 | (octets.len() - first) as u8);
-            out.extend_from_slice(&octets[first..]);
-        }
+/// A tag and a definite, minimal length.
+fn put_header(out: &mut Cursor<'_>, tag: u8, len: usize) {
+    out.byte(tag);
+    if len < 0x80 {
+        out.byte(len as u8);
+    } else {
+        let octets = len.to_be_bytes();
+        let count = length_len(len) - 1;
+        out.byte(0x80 | count as u8);
+        out.put(&octets[octets.len() - count..]);
     }
 }
 
-/// Appends an element.
-fn push_element(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
-    out.push(tag);
-    push_len(out, contents.len());
-    out.extend_from_slice(contents);
+/// A non-negative INTEGER from a big-endian magnitude.
+fn put_unsigned(out: &mut Cursor<'_>, magnitude: &[u8]) {
+    let (magnitude, sign) = minimal(magnitude);
+    put_header(out, INTEGER, magnitude.len() + usize::from(sign));
+    if sign {
+        out.byte(0);
+    }
+    out.put(magnitude);
 }
 
-/// Appends a non-negative INTEGER from a big-endian magnitude (leading
-/// zeros allowed; they are dropped).
-fn push_unsigned(out: &mut Vec<u8>, magnitude: &[u8]) {
+/// The bytes a DER length takes.
+fn length_len(len: usize) -> usize {
+    match len {
+        0..=0x7F => 1,
+        _ => 1 + (usize::BITS - len.leading_zeros()).div_ceil(8) as usize,
+    }
+}
+
+/// The bytes an element with `contents` bytes of contents takes.
+fn element_len(contents: usize) -> usize {
+    1 + length_len(contents) + contents
+}
+
+/// A magnitude without its leading zeros (they are allowed), and whether
+/// its INTEGER needs a zero octet in front to stay non-negative.
+fn minimal(magnitude: &[u8]) -> (&[u8], bool) {
     let first = magnitude
         .iter()
         .position(|&b| b != 0)
         .unwrap_or(magnitude.len());
     let magnitude = &magnitude[first..];
-    let sign = magnitude.first().is_none_or(|&b| b & 0x80 != 0);
-    out.push(INTEGER);
-    push_len(out, magnitude.len() + usize::from(sign));
-    if sign {
-        out.push(0);
-    }
-    out.extend_from_slice(magnitude);
+    (magnitude, magnitude.first().is_none_or(|&b| b & 0x80 != 0))
+}
+
+/// The bytes [`put_unsigned`] writes for `magnitude`.
+fn unsigned_len(magnitude: &[u8]) -> usize {
+    let (magnitude, sign) = minimal(magnitude);
+    element_len(magnitude.len() + usize::from(sign))
 }
 
 /// A PKCS#8 `PrivateKeyInfo` from the key's values in PKCS#1 order (n, e,
 /// d, p, q, dp, dq, qinv).
 pub(crate) fn encode_pkcs8_private(values: &[Zeroizing<Vec<u8>>; 8]) -> Zeroizing<Vec<u8>> {
-    let mut key = Zeroizing::new(Vec::new());
-    push_unsigned(&mut key, &[]);
+    // The contents' lengths, innermost first; then the bytes, outermost first.
+    let version = unsigned_len(&[]);
+    let key = version + values.iter().map(|v| unsigned_len(v)).sum::<usize>();
+    let pkcs1 = element_len(key);
+    let info = version + RSA_ALGORITHM.len() + element_len(pkcs1);
+    let mut out = Zeroizing::new(alloc::vec![0u8; element_len(info)]);
+    let mut der = Cursor::new(&mut out);
+    put_header(&mut der, SEQUENCE, info);
+    put_unsigned(&mut der, &[]);
+    der.put(&RSA_ALGORITHM);
+    put_header(&mut der, OCTET_STRING, pkcs1);
+    put_header(&mut der, SEQUENCE, key);
+    put_unsigned(&mut der, &[]);
     for value in values {
-        push_unsigned(&mut key, value);
+        put_unsigned(&mut der, value);
     }
-    let mut pkcs1 = Zeroizing::new(Vec::new());
-    push_element(&mut pkcs1, SEQUENCE, &key);
-    let mut info = Zeroizing::new(Vec::new());
-    push_unsigned(&mut info, &[]);
-    info.extend_from_slice(&RSA_ALGORITHM);
-    push_element(&mut info, OCTET_STRING, &pkcs1);
-    let mut out = Zeroizing::new(Vec::new());
-    push_element(&mut out, SEQUENCE, &info);
+    debug_assert!(der.is_full());
     out
 }
 
 /// A `SubjectPublicKeyInfo` from n and e (big-endian magnitudes).
 pub(crate) fn encode_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
-    let mut key = Vec::new();
-    push_unsigned(&mut key, n);
-    push_unsigned(&mut key, e);
-    let mut bits = Vec::from([0u8]);
-    push_element(&mut bits, SEQUENCE, &key);
-    let mut info = Vec::from(RSA_ALGORITHM);
-    push_element(&mut info, BIT_STRING, &bits);
-    let mut out = Vec::new();
-    push_element(&mut out, SEQUENCE, &info);
+    // The contents' lengths, innermost first; then the bytes, outermost first.
+    let key = unsigned_len(n) + unsigned_len(e);
+    let bits = 1 + element_len(key);
+    let info = RSA_ALGORITHM.len() + element_len(bits);
+    let mut out = alloc::vec![0u8; element_len(info)];
+    let mut der = Cursor::new(&mut out);
+    put_header(&mut der, SEQUENCE, info);
+    der.put(&RSA_ALGORITHM);
+    put_header(&mut der, BIT_STRING, bits);
+    der.byte(0);
+    put_header(&mut der, SEQUENCE, key);
+    put_unsigned(&mut der, n);
+    put_unsigned(&mut der, e);
+    debug_assert!(der.is_full());
     out
 }
 
@@ -309,6 +336,41 @@ mod tests {
         let (n, e) = parse_spki(&public).expect("SPKI");
         assert_eq!((n, e), (fields.n, fields.e));
         assert_eq!(encode_spki(n, e), &public[..]);
+    }
+
+    #[test]
+    fn lengths_worked_out_first_are_the_lengths_written() {
+        // Short and long form lengths, up to three length octets, each read
+        // back by the strict reader; the size worked out is the size written.
+        for len in [0, 1, 0x7F, 0x80, 0xFF, 0x100, 0x101, 0xFFFF, 0x1_0000] {
+            let contents = alloc::vec![0x5A; len];
+            let mut out = alloc::vec![0u8; element_len(len)];
+            let mut der = Cursor::new(&mut out);
+            put_header(&mut der, OCTET_STRING, len);
+            der.put(&contents);
+            assert!(der.is_full(), "length {len}");
+            let mut reader = Reader(&out);
+            assert_eq!(
+                reader.element(OCTET_STRING),
+                Some(&contents[..]),
+                "length {len}"
+            );
+            assert!(reader.0.is_empty());
+        }
+        // INTEGERs: zero, leading zeros dropped, a sign octet before a high bit.
+        for (magnitude, expected) in [
+            (&[][..], &[2, 1, 0][..]),
+            (&[0, 0][..], &[2, 1, 0][..]),
+            (&[0, 0x7F][..], &[2, 1, 0x7F][..]),
+            (&[0x80][..], &[2, 2, 0, 0x80][..]),
+            (&[0, 1, 0][..], &[2, 2, 1, 0][..]),
+        ] {
+            let mut out = alloc::vec![0u8; unsigned_len(magnitude)];
+            let mut der = Cursor::new(&mut out);
+            put_unsigned(&mut der, magnitude);
+            assert!(der.is_full());
+            assert_eq!(out, expected);
+        }
     }
 
     #[test]

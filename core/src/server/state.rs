@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use super::State;
 use super::policy::{FOREVER, KeyRecord, Limiter, Secs};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::keys::KeyPair;
 
@@ -38,16 +39,17 @@ fn mac_for(key_pair: &KeyPair) -> Result<Mac256> {
     Mac256::new_from_slice(&mac_key[..]).map_err(|_| Error::InvalidState)
 }
 
-fn put_limiter(out: &mut Vec<u8>, now: Secs, limiter: &Limiter) {
+fn put_limiter(out: &mut Cursor<'_>, now: Secs, limiter: &Limiter) {
     for value in [
         limiter.failures,
         limiter.window_end.saturating_sub(now),
         limiter.locked_until.saturating_sub(now),
         now.saturating_sub(limiter.last_failure),
     ] {
-        out.extend_from_slice(&value.to_le_bytes());
+        out.put(&value.to_le_bytes());
     }
-    out.extend_from_slice(&[limiter.level, u8::from(limiter.locked)]);
+    out.byte(limiter.level);
+    out.byte(u8::from(limiter.locked));
 }
 
 pub(super) fn export(
@@ -63,30 +65,32 @@ pub(super) fn export(
         + 4
         + state.peers.len() * PEER_RECORD_LEN
         + MAC_LEN;
-    let mut out = Zeroizing::new(Vec::with_capacity(len));
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[VERSION, 0, 0, 0]);
-    out.extend_from_slice(digest_key);
-    put_limiter(&mut out, now, &state.server);
-    out.extend_from_slice(&(state.keys.len() as u32).to_le_bytes());
+    let mut out = Zeroizing::new(alloc::vec![0u8; len]);
+    let (body, mac_out) = out.split_at_mut(len - MAC_LEN);
+    let mut body_out = Cursor::new(body);
+    body_out.put(MAGIC);
+    body_out.put(&[VERSION, 0, 0, 0]);
+    body_out.put(digest_key);
+    put_limiter(&mut body_out, now, &state.server);
+    body_out.put(&(state.keys.len() as u32).to_le_bytes());
     for (tag, record) in state.keys.oldest_first() {
-        out.extend_from_slice(&tag.to_le_bytes());
-        out.push(record.failures);
+        body_out.put(&tag.to_le_bytes());
+        body_out.byte(record.failures);
         let remaining = match record.refused_until {
             FOREVER => FOREVER,
             until => until.saturating_sub(now),
         };
-        out.extend_from_slice(&remaining.to_le_bytes());
+        body_out.put(&remaining.to_le_bytes());
     }
-    out.extend_from_slice(&(state.peers.len() as u32).to_le_bytes());
+    body_out.put(&(state.peers.len() as u32).to_le_bytes());
     for (tag, peer) in state.peers.oldest_first() {
-        out.extend_from_slice(&tag.to_le_bytes());
-        put_limiter(&mut out, now, peer);
+        body_out.put(&tag.to_le_bytes());
+        put_limiter(&mut body_out, now, peer);
     }
+    debug_assert!(body_out.is_full());
     let mut mac = mac_for(key_pair)?;
-    mac.update(&out);
-    out.extend_from_slice(&mac.finalize().into_bytes());
-    debug_assert_eq!(out.len(), len);
+    mac.update(body);
+    mac_out.copy_from_slice(&mac.finalize().into_bytes());
     Ok(out)
 }
 
