@@ -102,42 +102,43 @@ impl History {
     fn record(&mut self, source: [usize; 2], fingerprint: u64) -> Result<()> {
         self.clock += 1;
         let clock = self.clock;
-        let repeated = fingerprint == EMPTY
-            || self.recent.contains(&fingerprint)
-            || self.sources.iter().any(|s| {
-                s.last_used != 0 && s.source == source && s.fingerprints.contains(&fingerprint)
-            });
+        let mut repeated = fingerprint == EMPTY || holds(&self.recent, fingerprint);
         // Remembered even when repeated: the source stays under suspicion.
         self.recent[self.next_recent] = fingerprint;
         self.next_recent = (self.next_recent + 1) % RECENT;
-        let slot = match self
-            .sources
-            .iter()
-            .position(|s| s.last_used != 0 && s.source == source)
-        {
-            Some(i) => i,
-            None => {
-                let (i, _) = self
-                    .sources
-                    .iter()
-                    .enumerate()
-                    .min_by_key(|(_, s)| s.last_used)
-                    .unwrap_or((0, &self.sources[0]));
-                self.sources[i] = SourceHistory {
-                    source,
-                    fingerprints: [EMPTY; PER_SOURCE],
-                    next: 0,
-                    last_used: clock,
-                };
-                i
+        // One pass finds the source's slot, or else the least recently used.
+        let (mut slot, mut known) = (0, false);
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.last_used != 0 && s.source == source {
+                (slot, known) = (i, true);
+                repeated |= holds(&s.fingerprints, fingerprint);
+                break;
             }
-        };
+            if s.last_used < self.sources[slot].last_used {
+                slot = i;
+            }
+        }
         let entry = &mut self.sources[slot];
+        if !known {
+            *entry = SourceHistory {
+                source,
+                fingerprints: [EMPTY; PER_SOURCE],
+                next: 0,
+                last_used: clock,
+            };
+        }
         entry.last_used = clock;
         entry.fingerprints[entry.next] = fingerprint;
         entry.next = (entry.next + 1) % PER_SOURCE;
         if repeated { Err(Error::Rng) } else { Ok(()) }
     }
+}
+
+/// Whether `list` holds `fingerprint`: a plain loop, not `contains`, whose
+/// unrolled search links 80 more bytes into firmware.
+#[allow(clippy::manual_contains)] // on purpose: see above
+fn holds(list: &[u64], fingerprint: u64) -> bool {
+    list.iter().any(|&f| f == fingerprint)
 }
 
 #[cfg(test)]
@@ -172,6 +173,28 @@ mod tests {
         let test = RepetitionTest::new();
         assert!(test.check([100, 0], &sample(9)).is_ok());
         assert_eq!(test.check([101, 0], &sample(9)), Err(Error::Rng));
+    }
+
+    #[test]
+    fn a_new_source_takes_the_place_of_the_least_recently_used() {
+        let test = RepetitionTest::new();
+        for id in 1..=SOURCES {
+            assert!(test.check([id, 0], &sample(id as u8)).is_ok());
+        }
+        // Source 1 is used again, so source 2 is now the least recently used,
+        // and a ninth source takes its place.
+        assert!(test.check([1, 0], &sample(100)).is_ok());
+        assert!(test.check([99, 0], &sample(99)).is_ok());
+        // Enough fresh samples that the recent ones no longer hold any of the above.
+        for seed in 0..RECENT as u8 {
+            assert!(test.check([1, 0], &sample(150 + seed)).is_ok());
+        }
+        assert_eq!(test.check([3, 0], &sample(3)), Err(Error::Rng));
+        assert_eq!(test.check([99, 0], &sample(99)), Err(Error::Rng));
+        assert!(
+            test.check([2, 0], &sample(2)).is_ok(),
+            "source 2 was forgotten"
+        );
     }
 
     #[test]
