@@ -234,14 +234,23 @@ pub(crate) fn put<T: Handle>(slot: &mut *mut T, value: T) {
 /// `ptr` must be NULL or point to readable memory of at least 4 bytes (any
 /// handle from this library, live or, as a best effort, recently freed).
 unsafe fn tagged<T: Handle>(ptr: *const T) -> Result<*mut Tagged<T>, paramcrypt_status> {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { check_tag(ptr.cast::<u32>(), T::TAG)? };
+    Ok(ptr.cast::<Tagged<T>>().cast_mut())
+}
+
+/// The tag check behind [`tagged`], one copy for every handle type
+/// (firmware flash).
+///
+/// # Safety
+/// As [`tagged`].
+unsafe fn check_tag(ptr: *const u32, tag: u32) -> Result<(), paramcrypt_status> {
     if ptr.is_null() {
         return Err(paramcrypt_status::PARAMCRYPT_ERR_NULL_ARGUMENT);
     }
-    let tagged = ptr.cast::<Tagged<T>>().cast_mut();
     // SAFETY: every handle starts with its u32 tag (`Tagged` is repr(C)).
-    let tag = unsafe { core::ptr::addr_of!((*tagged).tag).read() };
-    if tag == T::TAG {
-        Ok(tagged)
+    if unsafe { ptr.read() } == tag {
+        Ok(())
     } else {
         Err(paramcrypt_status::PARAMCRYPT_ERR_INVALID_HANDLE)
     }
