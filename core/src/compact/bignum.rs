@@ -571,7 +571,14 @@ impl Modulus {
         for bit in (0..64 - e.leading_zeros()).rev() {
             self.mul(&acc, &acc, &mut tmp, &mut scratch);
             core::mem::swap(&mut acc, &mut tmp);
-            if (e >> bit) & 1 == 1 {
+            // From e's 32-bit halves: a 64-bit shift by a variable amount
+            // would link a helper on 32-bit targets.
+            let half = if bit >= 32 {
+                (e >> 32) as u32
+            } else {
+                e as u32
+            };
+            if (half >> (bit % 32)) & 1 == 1 {
                 self.mul(&acc, base, &mut tmp, &mut scratch);
                 core::mem::swap(&mut acc, &mut tmp);
             }
