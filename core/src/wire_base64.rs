@@ -197,25 +197,11 @@ fn count_line_breaks(text: &[u8]) -> usize {
     memchr::memchr2_iter(b'\r', b'\n', text).count()
 }
 
-/// Without std: four bytes at a time (a word holds a CR or LF when one of
-/// its bytes equals one; only such words are counted byte by byte).
+/// Without std: byte by byte. A word-at-a-time scan took 140 B more flash
+/// to save 3% of a 1 KiB decryption.
 #[cfg(not(feature = "std"))]
 fn count_line_breaks(text: &[u8]) -> usize {
-    const ONES: u32 = 0x0101_0101;
-    let has_byte = |word: u32, byte: u8| {
-        let x = word ^ (ONES * u32::from(byte));
-        x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
-    };
-    let (words, rest) = text.as_chunks::<4>();
-    let in_words: usize = words
-        .iter()
-        .filter(|word| {
-            let word = u32::from_ne_bytes(**word);
-            has_byte(word, b'\r') || has_byte(word, b'\n')
-        })
-        .map(|word| word.iter().filter(|&&c| is_line_break(c)).count())
-        .sum();
-    in_words + rest.iter().filter(|&&c| is_line_break(c)).count()
+    text.iter().filter(|&&c| is_line_break(c)).count()
 }
 
 /// What a text's length and line breaks say before it is decoded: public
