@@ -36,19 +36,31 @@ pub(super) struct LruIndex {
 impl LruIndex {
     pub(super) fn new(capacity: usize) -> Self {
         let slots = (2 * capacity).next_power_of_two().max(2);
+        // Zeroed, then filled: `vec![NONE; n]` and `collect` would link
+        // Vec's growth code into firmware.
+        let none = |len: usize| {
+            let mut list = vec![0; len];
+            list.fill(NONE);
+            list
+        };
         // Every entry starts on the free list, chained through `older`.
-        let older = (1..=capacity)
-            .map(|i| if i == capacity { NONE } else { i as u32 })
-            .collect();
+        let mut older = vec![0; capacity];
+        for (i, next) in older.iter_mut().enumerate() {
+            *next = if i + 1 == capacity {
+                NONE
+            } else {
+                i as u32 + 1
+            };
+        }
         LruIndex {
             keys: vec![0; capacity],
-            newer: vec![NONE; capacity],
+            newer: none(capacity),
             older,
             newest: NONE,
             oldest: NONE,
             free: if capacity == 0 { NONE } else { 0 },
             len: 0,
-            index: vec![NONE; slots],
+            index: none(slots),
         }
     }
 
