@@ -297,6 +297,9 @@ fn a_public_key_exports_through_size_queries_and_wraps() {
         let der = sized_call(|out, cap, len| paramcrypt_public_key_to_der(key, out, cap, len));
         let pem = sized_call(|out, cap, len| paramcrypt_public_key_to_pem(key, out, cap, len));
         assert!(pem.starts_with(b"-----BEGIN PUBLIC KEY-----"));
+        let base64 =
+            sized_call(|out, cap, len| paramcrypt_public_key_to_base64(key, out, cap, len));
+        assert_eq!(base64, PUBLIC_B64.trim_ascii().as_bytes());
         let mut again: *mut paramcrypt_public_key = ptr::null_mut();
         assert_eq!(
             paramcrypt_public_key_from_der(der.as_ptr(), der.len(), &mut again),

@@ -4,7 +4,7 @@
 use paramcrypt_core::{KeySizes, PublicKey};
 
 use crate::boundary::{
-    borrow, copy_out, guard, guard_status, handle_slot, input, output, put, release,
+    borrow, copy_out, guard, guard_status, handle_slot, input, output, put, release, report,
 };
 use crate::handles::paramcrypt_public_key;
 use crate::status::{KeySizesValue, key_sizes_from_c, paramcrypt_status};
@@ -219,9 +219,8 @@ pub unsafe extern "C" fn paramcrypt_public_key_to_base64(
 ) -> paramcrypt_status {
     // SAFETY: the caller upholds the module's pointer rules.
     guard_status(|| unsafe {
-        export_public(public_key, out, out_cap, out_len, |k| {
-            Ok(k.to_base64()?.into_bytes())
-        })
+        let (public_key, (out, out_len)) = (borrow(public_key)?, output(out, out_cap, out_len)?);
+        report(public_key.0.to_base64_into(out), out_len)
     })
 }
 

@@ -313,6 +313,18 @@ impl PublicKey {
         Ok(wire_base64::encode(&self.to_der()?))
     }
 
+    /// Writes the `getPublicKey` value ([`PublicKey::to_base64`]) into
+    /// `out` and returns its length; [`Error::BufferTooSmall`] with the
+    /// length needed, and `out` untouched, when it does not fit.
+    pub fn to_base64_into(&self, out: &mut [u8]) -> Result<usize> {
+        let der = self.to_der()?;
+        let needed = wire_base64::encoded_len(der.len());
+        let out = out
+            .get_mut(..needed)
+            .ok_or(Error::BufferTooSmall { needed })?;
+        Ok(wire_base64::encode_into(&der, out))
+    }
+
     /// PEM SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`, LF line endings).
     pub fn to_pem(&self) -> Result<String> {
         backend::public_to_pem(&self.0)

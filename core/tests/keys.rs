@@ -15,6 +15,24 @@ fn public_key_base64_matches_openssl() {
 }
 
 #[test]
+fn public_key_base64_into_a_buffer_matches_openssl() {
+    let key = fixture_key(2048);
+    let expected = read_text("keys/rsa2048_public.b64");
+    let expected = expected.trim().as_bytes();
+    let mut out = [0u8; 400];
+    let len = key.public_key().to_base64_into(&mut out).unwrap();
+    assert_eq!(&out[..len], expected);
+    // One byte short: the length needed, and nothing written.
+    let mut short = [0xAAu8; 391];
+    assert_eq!(expected.len(), 392);
+    assert_eq!(
+        key.public_key().to_base64_into(&mut short),
+        Err(Error::BufferTooSmall { needed: 392 })
+    );
+    assert!(short.iter().all(|&b| b == 0xAA));
+}
+
+#[test]
 fn public_key_pem_matches_openssl() {
     let key = fixture_key(2048);
     assert_eq!(
