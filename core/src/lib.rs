@@ -82,6 +82,7 @@ mod json_rpc;
 mod key_backend;
 mod keys;
 mod lock;
+mod mac;
 #[cfg(feature = "oaep")]
 mod oaep;
 mod pkcs1v15;

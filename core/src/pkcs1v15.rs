@@ -12,11 +12,12 @@
 
 use alloc::vec::Vec;
 use ctutils::{Choice, CtAssign, CtEq, CtGt, CtSelect};
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::mac::hmac_sha256;
 use crate::rng::{self, TryCryptoRng};
 
 /// The key of the key-derivation step, DH = SHA-256(I2OSP(d, k)) (§7.2
@@ -35,8 +36,7 @@ impl RejectionKey {
     /// KDK = HMAC-SHA-256(DH, C) (§7.2 step 3.1.3).
     #[inline(never)] // its HMAC state off the caller's frame (firmware stack)
     fn kdk(&self, ciphertext: &[u8]) -> Zeroizing<[u8; 32]> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.0[..]).expect("HMAC takes any key length");
+        let mut mac = hmac_sha256(&self.0);
         mac.update(ciphertext);
         Zeroizing::new(mac.finalize().into_bytes().into())
     }
@@ -56,7 +56,7 @@ fn irprf(kdk: &[u8; 32], label: &[u8], length: usize) -> Zeroizing<Vec<u8>> {
     let bit_length = ((length * 8) as u16).to_be_bytes();
     let mut output = Zeroizing::new(alloc::vec![0u8; length]);
     for (i, chunk) in (0u16..).zip(output.chunks_mut(32)) {
-        let mut mac = Hmac::<Sha256>::new_from_slice(kdk).expect("HMAC takes any key length");
+        let mut mac = hmac_sha256(kdk);
         mac.update(&i.to_be_bytes());
         mac.update(label);
         mac.update(&bit_length);

@@ -44,7 +44,7 @@ mod tables;
 use crate::Shared as Arc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -491,7 +491,7 @@ impl<'a> ServerBuilder<'a> {
             }
             None => rng::fill(rng, &mut digest_key[..])?,
         }
-        let digest = Digest::new_from_slice(&digest_key[..]).map_err(|_| Error::Rng)?;
+        let digest = crate::mac::hmac_sha256(&digest_key);
         Ok(Server {
             inner: Arc::new(Inner {
                 key_pair: self.key_pair,

@@ -10,7 +10,7 @@
 //! of another key pair therefore fails the check like a corrupted one.
 
 use alloc::vec::Vec;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -32,11 +32,11 @@ type Mac256 = Hmac<Sha256>;
 
 /// The MAC of the blob, keyed by a key derived from the private exponent
 /// (through the implicit-rejection secret, under a label of its own).
-fn mac_for(key_pair: &KeyPair) -> Result<Mac256> {
+fn mac_for(key_pair: &KeyPair) -> Mac256 {
     let mac_key = key_pair
         .rejection_key()
         .derive(b"paramcrypt server state v2");
-    Mac256::new_from_slice(&mac_key[..]).map_err(|_| Error::InvalidState)
+    crate::mac::hmac_sha256(&mac_key)
 }
 
 fn put_limiter(out: &mut Cursor<'_>, now: Secs, limiter: &Limiter) {
@@ -88,7 +88,7 @@ pub(super) fn export(
         put_limiter(&mut body_out, now, peer);
     }
     debug_assert!(body_out.is_full());
-    let mut mac = mac_for(key_pair)?;
+    let mut mac = mac_for(key_pair);
     mac.update(body);
     mac_out.copy_from_slice(&mac.finalize().into_bytes());
     Ok(out)
@@ -172,7 +172,7 @@ pub(super) fn import(
         return Err(Error::InvalidState);
     }
     let (body, tag) = blob.split_at(blob.len() - MAC_LEN);
-    let mut mac = mac_for(key_pair)?;
+    let mut mac = mac_for(key_pair);
     mac.update(body);
     mac.verify_slice(tag).map_err(|_| Error::InvalidState)?;
 
