@@ -757,31 +757,29 @@ impl Server {
     }
 
     /// Keyed digest of an RSA ciphertext: the cache key.
-    // Not inlined: its digest state (a copy of the HMAC) stays off the
-    // caller's frame, which the RSA work stacks on (firmware stack).
-    #[inline(never)]
     fn ciphertext_tag(&self, ciphertext: &[u8]) -> u128 {
-        let mut mac = self.inner.digest.clone();
-        mac.update(&[CIPHERTEXT_LABEL]);
-        mac.update(ciphertext);
-        let out = mac.finalize().into_bytes();
         let mut tag = [0u8; 16];
-        tag.copy_from_slice(&out[..16]);
+        self.keyed_digest(CIPHERTEXT_LABEL, ciphertext, &mut tag);
         u128::from_le_bytes(tag)
     }
 
     /// Keyed 64-bit digest of a labelled value (a peer identity).
+    fn tag(&self, label: u8, value: &[u8]) -> u64 {
+        let mut tag = [0u8; 8];
+        self.keyed_digest(label, value, &mut tag);
+        u64::from_le_bytes(tag)
+    }
+
+    /// The first `out.len()` bytes of the keyed digest of a labelled value.
     // Not inlined: its digest state (a copy of the HMAC) stays off the
     // caller's frame, which the RSA work stacks on (firmware stack).
     #[inline(never)]
-    fn tag(&self, label: u8, value: &[u8]) -> u64 {
+    fn keyed_digest(&self, label: u8, value: &[u8], out: &mut [u8]) {
         let mut mac = self.inner.digest.clone();
         mac.update(&[label]);
         mac.update(value);
-        let out = mac.finalize().into_bytes();
-        let mut tag = [0u8; 8];
-        tag.copy_from_slice(&out[..8]);
-        u64::from_le_bytes(tag)
+        let digest = mac.finalize().into_bytes();
+        out.copy_from_slice(&digest[..out.len()]);
     }
 
     /// Keyed digest of a common key (mode, key, IV): its failure record's key.
