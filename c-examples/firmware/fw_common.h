@@ -103,4 +103,14 @@ static int equals_text(const uint8_t *data, size_t len, const char *text) {
     return len == strlen(text) && memcmp(data, text, len) == 0;
 }
 
+/* Whether `data` is the 1 KiB parameter's plaintext (make_vectors.py:
+ * byte i is (i * 7 + 3) mod 256). */
+static int is_param_1kib(const uint8_t *data, size_t len) {
+    size_t i;
+    if (len != 1024) return 0;
+    for (i = 0; i < len; i++)
+        if (data[i] != (uint8_t)((i * 7 + 3) & 0xFF)) return 0;
+    return 1;
+}
+
 #endif
