@@ -1,12 +1,92 @@
 //! HMAC-SHA-256 keyed with 32 bytes: implicit rejection's KDK and PRF, the
 //! server's keyed digests and the MAC of its saved state.
+//!
+//! Two functions, neither inlined: [`hmac_sha256`] keys an HMAC state, and
+//! [`finish`] is the only place one is finished. Callers hold at most a
+//! keyed state, never one being finished (with the copy `finalize` takes by
+//! value), so the stack under the RSA work stays small on firmware, and
+//! firmware carries one copy of each step for all callers.
 
-use hmac::{Hmac, KeyInit};
+use hmac::KeyInit;
+use hmac::block_api::HmacCore;
 use sha2::Sha256;
+use sha2::digest::Output;
+use sha2::digest::block_api::{Buffer, FixedOutputCore, UpdateCore};
+use zeroize::Zeroizing;
 
-/// Not inlined: firmware carries one copy of the keying (two SHA-256
-/// blocks) for every caller, where each had its own.
+/// HMAC-SHA-256 keyed, before any message: the `hmac` crate's block-level
+/// state (the inner and outer hash states, without a message buffer).
+pub(crate) type Keyed = HmacCore<Sha256>;
+
+/// The HMAC state keyed by `key` (two SHA-256 blocks of work), to pass to
+/// [`finish`] as often as needed.
 #[inline(never)]
-pub(crate) fn hmac_sha256(key: &[u8; 32]) -> Hmac<Sha256> {
-    Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length")
+pub(crate) fn hmac_sha256(key: &[u8; 32]) -> Keyed {
+    Keyed::new_from_slice(key).expect("HMAC takes any key length")
+}
+
+/// The HMAC under `keyed` (left as it is) of the concatenation of `parts`,
+/// into `out`: its first `out.len()` bytes (at most 32). Through the
+/// block-level API, which finishes by reference: `Hmac::finalize` takes
+/// the state by value, and firmware's stack paid for its copy.
+#[inline(never)]
+pub(crate) fn finish(keyed: &Keyed, parts: &[&[u8]], out: &mut [u8]) {
+    let mut core = keyed.clone();
+    let mut buffer = Buffer::<Keyed>::default();
+    for part in parts {
+        buffer.digest_blocks(part, |blocks| core.update_blocks(blocks));
+    }
+    let mut digest = Zeroizing::new([0u8; 32]);
+    core.finalize_fixed_core(&mut buffer, <&mut Output<Keyed>>::from(&mut *digest));
+    out.copy_from_slice(&digest[..out.len()]);
+}
+
+/// HMAC-SHA-256 under `key` of the concatenation of `parts`. Not inlined:
+/// its keyed state stays off the caller's frame.
+#[inline(never)]
+pub(crate) fn hmac_sha256_of(key: &[u8; 32], parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    finish(&hmac_sha256(key), parts, &mut out[..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hmac::{Hmac, Mac};
+
+    /// The `hmac` crate's own HMAC of `message` under `key`.
+    fn reference(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    #[test]
+    fn parts_are_hashed_as_their_concatenation_across_block_boundaries() {
+        let key = [7u8; 32];
+        let message: alloc::vec::Vec<u8> = (0..200u8).collect();
+        let expected = reference(&key, &message);
+        // Parts that end inside a block, on a block's end, and span blocks.
+        for cuts in [[0, 0], [1, 63], [64, 128], [3, 190], [200, 200]] {
+            let parts = [
+                &message[..cuts[0]],
+                &message[cuts[0]..cuts[1]],
+                &message[cuts[1]..],
+            ];
+            assert_eq!(*hmac_sha256_of(&key, &parts), expected, "cuts {cuts:?}");
+        }
+    }
+
+    #[test]
+    fn a_keyed_state_is_reused_unchanged_and_outputs_truncate() {
+        let key = [0x5a; 32];
+        let keyed = hmac_sha256(&key);
+        let mut tag = [0u8; 8];
+        finish(&keyed, &[b"first"], &mut tag);
+        assert_eq!(tag, reference(&key, b"first")[..8]);
+        let mut full = [0u8; 32];
+        finish(&keyed, &[b"sec", b"ond"], &mut full);
+        assert_eq!(full, reference(&key, b"second"));
+    }
 }

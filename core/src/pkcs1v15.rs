@@ -12,12 +12,11 @@
 
 use alloc::vec::Vec;
 use ctutils::{Choice, CtAssign, CtEq, CtGt, CtSelect};
-use hmac::Mac;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::mac::hmac_sha256;
+use crate::mac::{self, hmac_sha256, hmac_sha256_of};
 use crate::rng::{self, TryCryptoRng};
 
 /// The key of the key-derivation step, DH = SHA-256(I2OSP(d, k)) (§7.2
@@ -34,11 +33,8 @@ impl RejectionKey {
     }
 
     /// KDK = HMAC-SHA-256(DH, C) (§7.2 step 3.1.3).
-    #[inline(never)] // its HMAC state off the caller's frame (firmware stack)
     fn kdk(&self, ciphertext: &[u8]) -> Zeroizing<[u8; 32]> {
-        let mut mac = hmac_sha256(&self.0);
-        mac.update(ciphertext);
-        Zeroizing::new(mac.finalize().into_bytes().into())
+        hmac_sha256_of(&self.0, &[ciphertext])
     }
 
     /// HMAC-SHA-256(DH, `label`): a key for another use of the same secret
@@ -54,14 +50,10 @@ impl RejectionKey {
 /// `length` is at most 8191 octets (k of at most 4096-bit keys is 512).
 fn irprf(kdk: &[u8; 32], label: &[u8], length: usize) -> Zeroizing<Vec<u8>> {
     let bit_length = ((length * 8) as u16).to_be_bytes();
+    let keyed = hmac_sha256(kdk);
     let mut output = Zeroizing::new(alloc::vec![0u8; length]);
     for (i, chunk) in (0u16..).zip(output.chunks_mut(32)) {
-        let mut mac = hmac_sha256(kdk);
-        mac.update(&i.to_be_bytes());
-        mac.update(label);
-        mac.update(&bit_length);
-        let block = Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
-        chunk.copy_from_slice(&block[..chunk.len()]);
+        mac::finish(&keyed, &[&i.to_be_bytes(), label, &bit_length], chunk);
     }
     output
 }

@@ -44,8 +44,6 @@ mod tables;
 use crate::Shared as Arc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::enckey::{IV_LEN, KEY_LEN, Mode, Padding, Session};
@@ -238,7 +236,7 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 /// outside the server's lock; keep it short.
 pub type EventHook = Arc<dyn Fn(&ServerEvent<'_>) + Send + Sync>;
 
-type Digest = Hmac<Sha256>;
+type Digest = crate::mac::Keyed;
 
 /// Domain separation of the keyed digests.
 const CIPHERTEXT_LABEL: u8 = 1;
@@ -771,15 +769,8 @@ impl Server {
     }
 
     /// The first `out.len()` bytes of the keyed digest of a labelled value.
-    // Not inlined: its digest state (a copy of the HMAC) stays off the
-    // caller's frame, which the RSA work stacks on (firmware stack).
-    #[inline(never)]
     fn keyed_digest(&self, label: u8, value: &[u8], out: &mut [u8]) {
-        let mut mac = self.inner.digest.clone();
-        mac.update(&[label]);
-        mac.update(value);
-        let digest = mac.finalize().into_bytes();
-        out.copy_from_slice(&digest[..out.len()]);
+        crate::mac::finish(&self.inner.digest, &[&[label], value], out);
     }
 
     /// Keyed digest of a common key (mode, key, IV): its failure record's key.

@@ -10,8 +10,7 @@
 //! of another key pair therefore fails the check like a corrupted one.
 
 use alloc::vec::Vec;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use ctutils::CtEq;
 use zeroize::Zeroizing;
 
 use super::State;
@@ -28,15 +27,14 @@ const LIMITER_LEN: usize = 4 * 4 + 2;
 const KEY_RECORD_LEN: usize = 8 + 1 + 4;
 const PEER_RECORD_LEN: usize = 8 + LIMITER_LEN;
 
-type Mac256 = Hmac<Sha256>;
-
-/// The MAC of the blob, keyed by a key derived from the private exponent
-/// (through the implicit-rejection secret, under a label of its own).
-fn mac_for(key_pair: &KeyPair) -> Mac256 {
+/// The MAC of the blob's `body`, keyed by a key derived from the private
+/// exponent (through the implicit-rejection secret, under a label of its
+/// own).
+fn mac_of(key_pair: &KeyPair, body: &[u8]) -> Zeroizing<[u8; MAC_LEN]> {
     let mac_key = key_pair
         .rejection_key()
         .derive(b"paramcrypt server state v2");
-    crate::mac::hmac_sha256(&mac_key)
+    crate::mac::hmac_sha256_of(&mac_key, &[body])
 }
 
 fn put_limiter(out: &mut Cursor<'_>, now: Secs, limiter: &Limiter) {
@@ -88,9 +86,7 @@ pub(super) fn export(
         put_limiter(&mut body_out, now, peer);
     }
     debug_assert!(body_out.is_full());
-    let mut mac = mac_for(key_pair);
-    mac.update(body);
-    mac_out.copy_from_slice(&mac.finalize().into_bytes());
+    mac_out.copy_from_slice(&mac_of(key_pair, body)[..]);
     Ok(out)
 }
 
@@ -172,9 +168,9 @@ pub(super) fn import(
         return Err(Error::InvalidState);
     }
     let (body, tag) = blob.split_at(blob.len() - MAC_LEN);
-    let mut mac = mac_for(key_pair);
-    mac.update(body);
-    mac.verify_slice(tag).map_err(|_| Error::InvalidState)?;
+    if !bool::from(mac_of(key_pair, body)[..].ct_eq(tag)) {
+        return Err(Error::InvalidState);
+    }
 
     let mut reader = Reader { rest: &body[8..] };
     digest_key.copy_from_slice(reader.take(32)?);
