@@ -1,8 +1,8 @@
 //! HMAC-SHA-256 keyed with 32 bytes: implicit rejection's KDK and PRF, the
 //! server's keyed digests and the MAC of its saved state.
 //!
-//! Two functions, neither inlined: [`hmac_sha256`] keys an HMAC state, and
-//! [`finish`] is the only place one is finished. Callers hold at most a
+//! None of its functions is inlined: [`hmac_sha256`] keys an HMAC state,
+//! and [`finish`] is the only place one is finished. Callers hold at most a
 //! keyed state, never one being finished (with the copy `finalize` takes by
 //! value), so the stack under the RSA work stays small on firmware, and
 //! firmware carries one copy of each step for all callers.
