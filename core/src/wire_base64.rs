@@ -247,8 +247,9 @@ const FILTERED_CHUNK: usize = CHUNK / 4;
 #[cfg(not(target_pointer_width = "64"))]
 const FILTERED_CHUNK: usize = CHUNK;
 
-/// Decodes `text` (CR/LF skipped) in chunks of `CHUNK / 4 * 3` bytes (the
-/// last one shorter), handing each to `sink` in order, without allocating. `None`
+/// Decodes `text` (CR/LF skipped) in chunks of `CHUNK / 4 * 3` bytes
+/// (`FILTERED_CHUNK / 4 * 3` for a text with line breaks; the last one
+/// shorter), handing each to `sink` in order, without allocating. `None`
 /// for anything that is not canonical padded base64 (including empty input),
 /// or when `sink` returns `None`.
 pub(crate) fn decode_chunks(text: &[u8], sink: impl FnMut(&[u8]) -> Option<()>) -> Option<()> {
