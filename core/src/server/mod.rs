@@ -774,7 +774,7 @@ impl Server {
     }
 
     /// Keyed digest of a common key (mode, key, IV): its failure record's key.
-    // Not inlined: its digest state (a copy of the HMAC) stays off the
+    // Not inlined: its text (the common key, wiped after) stays off the
     // caller's frame, which the RSA work stacks on (firmware stack).
     #[inline(never)]
     fn common_key_tag(&self, session: &Session) -> u64 {
