@@ -65,7 +65,7 @@ extern crate alloc;
 
 #[cfg(not(target_has_atomic = "ptr"))]
 pub(crate) use alloc::rc::Rc as Shared;
-/// Shared ownership for the server's state and hooks: `Arc`, or `Rc` on
+/// Shared ownership for the server's state: `Arc`, or `Rc` on
 /// microcontrollers without atomic compare-and-swap (rv32imc), where a
 /// server is used from one thread (interrupt handlers excluded).
 #[cfg(target_has_atomic = "ptr")]

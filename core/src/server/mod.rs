@@ -42,6 +42,7 @@ mod state;
 mod tables;
 
 use crate::Shared as Arc;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use zeroize::{Zeroize, Zeroizing};
@@ -231,10 +232,11 @@ pub struct ServerEvent<'a> {
 pub const PEER_NAME_MAX: usize = 64;
 
 /// The server's clock: milliseconds from any fixed origin, never going back.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+/// Boxed, not shared: the server (itself shared) is its only owner.
+pub type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
 /// Receives the server's lockdown events. Runs on the request's thread,
 /// outside the server's lock; keep it short.
-pub type EventHook = Arc<dyn Fn(&ServerEvent<'_>) + Send + Sync>;
+pub type EventHook = Box<dyn Fn(&ServerEvent<'_>) + Send + Sync>;
 
 type Digest = crate::mac::Keyed;
 
@@ -427,14 +429,14 @@ impl<'a> ServerBuilder<'a> {
     /// origin, never going back (firmware: its tick counter). Default with
     /// `std`: the monotonic clock; without `std` a clock is required.
     pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.clock = Some(Arc::new(clock));
+        self.clock = Some(Box::new(clock));
         self
     }
 
     /// Receives lockdown events ([`ServerEvent`]), for example to log a
     /// possible attack.
     pub fn on_event(mut self, hook: impl Fn(&ServerEvent<'_>) + Send + Sync + 'static) -> Self {
-        self.events = Some(Arc::new(hook));
+        self.events = Some(Box::new(hook));
         self
     }
 
@@ -468,7 +470,7 @@ impl<'a> ServerBuilder<'a> {
             #[cfg(feature = "std")]
             None => {
                 let start = std::time::Instant::now();
-                Arc::new(move || start.elapsed().as_millis() as u64)
+                Box::new(move || start.elapsed().as_millis() as u64)
             }
             #[cfg(not(feature = "std"))]
             None => return Err(Error::InvalidConfig),
