@@ -295,8 +295,8 @@ impl PublicKey {
     /// shows fingerprints. What a client pins.
     pub fn fingerprint(&self) -> Result<String> {
         use base64ct::Encoding;
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(self.to_der()?);
+        let mut digest = [0u8; 32];
+        crate::mac::sha256_into(&[&self.to_der()?], &mut digest);
         let mut text = String::from("SHA256:");
         text.push_str(&base64ct::Base64Unpadded::encode_string(&digest));
         Ok(text)

@@ -12,7 +12,6 @@
 
 use alloc::vec::Vec;
 use ctutils::{Choice, CtAssign, CtEq, CtGt, CtSelect};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -29,7 +28,9 @@ impl RejectionKey {
     /// From the private exponent `d` (as stored, not an equivalent one) as
     /// k big-endian octets, k the modulus length.
     pub(crate) fn new(d: &[u8]) -> Self {
-        RejectionKey(Zeroizing::new(Sha256::digest(d).into()))
+        let mut key = Zeroizing::new([0u8; 32]);
+        mac::sha256_into(&[d], &mut key);
+        RejectionKey(key)
     }
 
     /// KDK = HMAC-SHA-256(DH, C) (§7.2 step 3.1.3).

@@ -88,8 +88,8 @@ impl RepetitionTest {
     /// recent ones), [`Error::Busy`] without `std` while another thread is
     /// in here (nothing waits in firmware).
     pub fn check(&self, source: [usize; 2], sample: &[u8]) -> Result<()> {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(sample);
+        let mut digest = [0u8; 32];
+        crate::mac::sha256_into(&[sample], &mut digest);
         let mut first = [0u8; 8];
         first.copy_from_slice(&digest[..8]);
         let fingerprint = u64::from_le_bytes(first);
