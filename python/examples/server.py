@@ -299,8 +299,15 @@ def make_handler(device: Device, read_timeout: float = READ_TIMEOUT) -> type:
                 result = device.call(service, request["method"], request.get("params", []), psk, peer)
                 self._send(200, {"result": result, "id": request_id})
             except EncryptionFailed:
+                # Saved before the answer, so that a client sending its next
+                # request as soon as it has this answer never finds this
+                # thread still at work: on a slow disk, one peer's requests
+                # would pile up threads until the per-address bound refused it.
+                try:
+                    device.save_state(only_after_failures=True)
+                except OSError as err:
+                    sys.stderr.write(f"server: failure state not saved ({type(err).__name__})\n")
                 self._send(200, {"error": list(ENCRYPTION_FAILED), "id": request_id})
-                device.save_state(only_after_failures=True)
             except RpcError as err:
                 # The body may be unread: the connection cannot carry another request.
                 self.close_connection = True

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import http.client
+import importlib.util
 import json
 import os
 import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -325,6 +327,54 @@ def test_stored_secrets_belong_to_the_client_that_stored_them(key_file: Path) ->
         assert carol.get_secret() == b""  # stored nothing: gets nothing
     finally:
         server.stop()
+
+
+def load_example_server() -> Any:
+    """examples/server.py as a module, to run its server in this process."""
+    spec = importlib.util.spec_from_file_location("example_server", EXAMPLES / "server.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_failure_is_on_disk_before_its_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a slow disk (each state write takes 0.2 s): every 40002 arrives
+    after its failure state is saved, and one peer's failed requests, sent
+    one after another, are all answered. Saving after the answer let them
+    pile up threads until the per-address bound answered 503 (the client
+    saw a BrokenPipeError)."""
+    example = load_example_server()
+    write = example.write_secret_file_atomically
+
+    def slow_write(path: Path, data: bytes) -> None:
+        time.sleep(0.2)
+        write(path, data)
+
+    monkeypatch.setattr(example, "write_secret_file_atomically", slow_write)
+    key, _ = example.load_or_create_key(tmp_path / "key.pem")
+    state_file = tmp_path / "key.pem.state"
+    device = example.Device(key, b"psk", state_file=state_file)
+    httpd = example.BoundedHTTPServer(("127.0.0.1", 0), example.make_handler(device))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        public_key = PublicKey.from_base64(device.public_key_b64)
+        forged = base64.b64encode(bytes(17)).decode()  # never a whole block: always a failure
+        saved = b""
+        # One more than the per-address bound, and fewer than the ten
+        # failures that lock a peer down.
+        for _ in range(example.MAX_CONNECTIONS_PER_PEER + 1):
+            enc_key = Session.new().wrap(public_key)
+            reply = post(url, "appControl", request("setTextForm", {"text": forged, "encKey": enc_key}),
+                         "psk", ATTACKER)
+            assert reply["error"][0] == 40002, reply
+            assert state_file.exists(), "answered before the failure was saved"
+            assert state_file.read_bytes() != saved, "answered before the failure was saved"
+            saved = state_file.read_bytes()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_a_replayed_enc_key_is_no_padding_oracle(key_file: Path) -> None:
