@@ -117,7 +117,6 @@ fn shift_to_front(buf: &mut [u8], len: u32) {
 /// octet by octet, and the chosen one is moved to the front of `em` in
 /// constant time, before its length (public, as the draft allows) is used:
 /// no allocation or copy depends on the message's length.
-#[inline(never)] // firmware stack: not stacked on the RSA operation's frame
 pub(crate) fn decrypt(
     key: &RejectionKey,
     mut em: Zeroizing<Vec<u8>>,
