@@ -300,11 +300,10 @@ impl Session {
 }
 
 /// The AES-128 key schedule for a decryption. With `std` on the stack;
-/// without it (firmware, whose stacks are small) on the heap: the software
-/// AES's key schedule (176 bytes) on the stack would put the Cortex-M4's
-/// unwrap + decrypt high-water at 1,696 bytes, against a budget of 1,700
-/// (`make size`), for 72 bytes of flash less. Either way it is wiped when
-/// dropped.
+/// without it (firmware, whose stacks are small) on the heap: on the stack
+/// the software AES's key schedule would save a little flash but take the
+/// firmware's unwrap + decrypt stack to the edge of its budget (the
+/// firmware README has the figures). Either way it is wiped when dropped.
 #[cfg(feature = "std")]
 fn cipher_for_stream(key: &[u8; KEY_LEN]) -> aes::Aes128 {
     aes::Aes128::new(key.into())
