@@ -216,7 +216,15 @@ pub(super) struct LruTable<V> {
 impl<V: Default> LruTable<V> {
     pub(super) fn new(capacity: usize) -> Self {
         let mut values = Vec::with_capacity(capacity);
-        values.resize_with(capacity, V::default);
+        for _ in 0..capacity {
+            // Always true (`with_capacity` holds at least `capacity`); the
+            // check lets the compiler drop `push`'s growth path, which
+            // `resize_with` kept and which alone linked `Vec`'s reserve and
+            // `realloc` into firmware.
+            if values.len() < values.capacity() {
+                values.push(V::default());
+            }
+        }
         LruTable {
             index: LruIndex::new(capacity),
             values,
